@@ -1,0 +1,88 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is the effective configuration: defaults applied, paths absolute.
+type Config struct {
+	File        string // absolute path of the file it was read from
+	CollectorID string
+	Interval    time.Duration
+	PluginDir   string
+	StateDir    string
+	Log         Log
+	Listen      []Listen
+	Control     Control
+	Metrics     Metrics
+	Exporters   []Exporter
+	Enrich      []Plugin
+	Sinks       []Plugin
+}
+
+type Log struct {
+	Level  string // debug, info, warn, error; default info
+	Format string // text or json; default text
+}
+
+// Listen is one `listen "netflow"|"sflow"` block.
+type Listen struct {
+	Protocol      string // "netflow" (v5, v9, IPFIX) or "sflow"
+	Address       string // host:port
+	Workers       int    // default: number of CPUs
+	ReceiveBuffer int    // bytes; default 32 MiB
+	Range         hcl.Range
+}
+
+type Control struct {
+	Socket string // absolute path; default <state_dir>/lastfluss.sock
+}
+
+type Metrics struct {
+	Address string // host:port; empty: no metrics endpoint
+}
+
+// Records says which records an exporter sends (IPFIX/v9 field 61).
+const (
+	RecordsIngress = "ingress"
+	RecordsBoth    = "both"
+)
+
+// Roles an interface may have.
+var Roles = []string{"transit", "peering", "ix", "pni", "customer", "core", "other"}
+
+type Exporter struct {
+	Name              string
+	Address           netip.Addr // normalised: IPv4-mapped IPv6 is IPv4
+	SamplingRate      uint32     // 0: not set
+	ForceSamplingRate uint32     // 0: not set
+	LocalASN          uint32     // 0: not set
+	Records           string     // RecordsIngress (default) or RecordsBoth
+	Interfaces        []Interface
+	Range             hcl.Range
+}
+
+type Interface struct {
+	Name              string
+	IfIndex           uint32
+	Role              string
+	PeerASN           uint32
+	Description       string
+	Speed             uint64 // bit/s; 0: not set
+	SamplingRate      uint32
+	ForceSamplingRate uint32
+	Range             hcl.Range
+}
+
+// Plugin is one `enrich` or `sink` block. Its config body is decoded later
+// against the plugin's own schema (core/pluginhost).
+type Plugin struct {
+	Kind   string // "enrich" or "sink"
+	Name   string // the block label
+	Plugin string // binary lastfluss-<Plugin> in PluginDir
+	Config hcl.Body
+	Range  hcl.Range
+}

@@ -1,0 +1,203 @@
+// Package classify decides, for each decoded record, on which declared
+// interface and in which direction it counts, with which ASNs and at which
+// sampling rate, and adds it to the worker's shard.
+package classify
+
+import (
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/lastfluss/lastfluss/core/aggregate"
+	"github.com/lastfluss/lastfluss/core/config"
+	"github.com/lastfluss/lastfluss/core/decode"
+)
+
+// Table is an immutable view of the configured exporters and interfaces.
+// A reload builds a new Table; workers pick it up between datagrams.
+type Table struct {
+	exporters map[netip.Addr]*Exporter
+	byName    map[string]*Exporter
+}
+
+// Exporter is one configured exporter as the hot path needs it.
+type Exporter struct {
+	Name       string
+	ID         uint32 // interned in the aggregate.Registry
+	localASN   uint32
+	both       bool
+	sampling   uint32
+	force      uint32
+	interfaces map[uint32]*iface
+
+	// Counters owned by metrics; set by the caller that builds the table.
+	Counters *Counters
+}
+
+type iface struct {
+	id       uint32
+	sampling uint32
+	force    uint32
+}
+
+// Counters are an exporter's per-record counters. They are plain atomics so
+// the hot path never touches a label map; metrics read them at scrape time.
+type Counters struct {
+	Packets         atomic.Uint64
+	Flows           atomic.Uint64
+	Unclassified    atomic.Uint64
+	SamplingAssumed atomic.Uint64
+	warnedAssumed   atomic.Bool
+}
+
+// NewTable builds the table for cfg, interning names in reg. Counters of
+// exporters that existed in prev are kept, so a reload does not reset them.
+func NewTable(cfg *config.Config, reg *aggregate.Registry, prev *Table) *Table {
+	t := &Table{exporters: make(map[netip.Addr]*Exporter), byName: make(map[string]*Exporter)}
+	for _, ce := range cfg.Exporters {
+		e := &Exporter{
+			Name:       ce.Name,
+			ID:         reg.Exporter(ce.Name),
+			localASN:   ce.LocalASN,
+			both:       ce.Records == config.RecordsBoth,
+			sampling:   ce.SamplingRate,
+			force:      ce.ForceSamplingRate,
+			interfaces: make(map[uint32]*iface, len(ce.Interfaces)),
+			Counters:   new(Counters),
+		}
+		if prev != nil {
+			if pe, ok := prev.byName[ce.Name]; ok {
+				e.Counters = pe.Counters
+			}
+		}
+		for _, ci := range ce.Interfaces {
+			e.interfaces[ci.IfIndex] = &iface{
+				id: reg.Interface(aggregate.Interface{
+					Exporter:    ce.Name,
+					Name:        ci.Name,
+					Role:        ci.Role,
+					IfIndex:     ci.IfIndex,
+					PeerASN:     ci.PeerASN,
+					Description: ci.Description,
+				}),
+				sampling: ci.SamplingRate,
+				force:    ci.ForceSamplingRate,
+			}
+		}
+		t.exporters[ce.Address.Unmap()] = e
+		t.byName[ce.Name] = e
+	}
+	return t
+}
+
+// Exporter returns the exporter configured for addr, or nil.
+func (t *Table) Exporter(addr netip.Addr) *Exporter {
+	return t.exporters[addr.Unmap()]
+}
+
+// Exporters returns every exporter of the table.
+func (t *Table) Exporters() []*Exporter {
+	es := make([]*Exporter, 0, len(t.byName))
+	for _, e := range t.byName {
+		es = append(es, e)
+	}
+	return es
+}
+
+// rate applies DESIGN.md's precedence: forced (interface, exporter), then
+// announced, then configured (interface, exporter), else 1.
+func (e *Exporter) rate(i *iface, announced uint32) (rate uint32, assumed bool) {
+	switch {
+	case i != nil && i.force != 0:
+		return i.force, false
+	case e.force != 0:
+		return e.force, false
+	case announced != 0:
+		return announced, false
+	case i != nil && i.sampling != 0:
+		return i.sampling, false
+	case e.sampling != 0:
+		return e.sampling, false
+	}
+	return 1, true
+}
+
+// Classify adds one record of exporter e to s and reports whether it
+// counted on at least one declared interface.
+func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.Shard) bool {
+	e.Counters.Flows.Add(1)
+	in := e.interfaces[r.InIf]
+	out := e.interfaces[r.OutIf]
+	if r.InIf == 0 {
+		in = nil
+	}
+	if r.OutIf == 0 {
+		out = nil
+	}
+	// With ingress and egress records both exported, each counts only on
+	// the side it was observed on, so nothing counts twice.
+	if e.both {
+		switch r.Direction {
+		case decode.DirectionIngress:
+			out = nil
+		case decode.DirectionEgress:
+			in = nil
+		}
+	}
+	if in == nil && out == nil {
+		rate, assumed := e.rate(nil, r.SamplingRate)
+		e.noteAssumed(logger, assumed)
+		e.Counters.Unclassified.Add(1)
+		ifindex := r.InIf
+		if ifindex == 0 {
+			ifindex = r.OutIf
+		}
+		s.AddUnclassified(aggregate.UnclassifiedKey{Exporter: e.ID, IfIndex: ifindex},
+			aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
+		return false
+	}
+	assumedAny := false
+	if in != nil {
+		rate, assumed := e.rate(in, r.SamplingRate)
+		assumedAny = assumed
+		s.Add(aggregate.Key{
+			Interface: in.id,
+			Direction: aggregate.In,
+			RemoteASN: r.SrcAS,
+			LocalASN:  e.local(r.DstAS),
+			IPVersion: r.IPVersion,
+		}, aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
+	}
+	if out != nil {
+		rate, assumed := e.rate(out, r.SamplingRate)
+		assumedAny = assumedAny || assumed
+		s.Add(aggregate.Key{
+			Interface: out.id,
+			Direction: aggregate.Out,
+			RemoteASN: r.DstAS,
+			LocalASN:  e.local(r.SrcAS),
+			IPVersion: r.IPVersion,
+		}, aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
+	}
+	e.noteAssumed(logger, assumedAny) // once per record, not per side
+	return true
+}
+
+// local replaces AS 0 on the local side by local_asn when one is configured.
+func (e *Exporter) local(as uint32) uint32 {
+	if as == 0 {
+		return e.localASN
+	}
+	return as
+}
+
+func (e *Exporter) noteAssumed(logger *slog.Logger, assumed bool) {
+	if !assumed {
+		return
+	}
+	e.Counters.SamplingAssumed.Add(1)
+	if e.Counters.warnedAssumed.CompareAndSwap(false, true) {
+		logger.Warn("exporter announces no sampling rate and none is configured: assuming 1:1; set sampling_rate if it samples",
+			"exporter", e.Name)
+	}
+}

@@ -1,0 +1,91 @@
+// Command lastfluss is the collector daemon and its tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/lastfluss/lastfluss/core/config"
+	"github.com/lastfluss/lastfluss/core/daemon"
+	"github.com/lastfluss/lastfluss/core/flowgen"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `usage: lastfluss <command> [flags]
+
+commands:
+  run -config FILE      run the collector
+  check -config FILE    validate a configuration and print it as it takes effect
+  flowgen [flags]       send generated flows and write the exact expected totals
+  version               print the version
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "lastfluss:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "run":
+		path, err := configFlag("run", args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return daemon.Run(ctx, path, stderr)
+	case "check":
+		path, err := configFlag("check", args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return check(path, stdout, stderr)
+	case "flowgen":
+		return flowgen.Main(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "lastfluss", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "lastfluss.hcl", "configuration `file`")
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	return *path, nil
+}
+
+// check prints the effective configuration, or every error.
+func check(path string, stdout, stderr io.Writer) error {
+	loader := config.NewLoader()
+	cfg, diags := loader.Load(path)
+	if len(diags) > 0 {
+		_ = loader.WriteDiagnostics(stderr, diags)
+	}
+	if diags.HasErrors() {
+		return fmt.Errorf("%s has errors", path)
+	}
+	_, err := io.WriteString(stdout, cfg.Effective(nil))
+	return err
+}

@@ -1,0 +1,222 @@
+// Package daemon wires the stages into the running collector: it starts
+// them in order, stops them in reverse, and reloads on SIGHUP.
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lastfluss/lastfluss/core/aggregate"
+	"github.com/lastfluss/lastfluss/core/classify"
+	"github.com/lastfluss/lastfluss/core/collector"
+	"github.com/lastfluss/lastfluss/core/config"
+	"github.com/lastfluss/lastfluss/core/decode"
+	"github.com/lastfluss/lastfluss/core/metrics"
+)
+
+// templatesFile holds templates and learned sampling rates across restarts.
+const templatesFile = "templates.json"
+
+// saveEvery is how often templates are persisted while running.
+const saveEvery = 30 * time.Second
+
+// NewLogger returns the logger the configuration asks for.
+func NewLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run runs the collector with the configuration at path until ctx ends or
+// SIGTERM/SIGINT arrives.
+func Run(ctx context.Context, path string, stderr io.Writer) error {
+	loader := config.NewLoader()
+	cfg, diags := loader.Load(path)
+	if diags.HasErrors() {
+		_ = loader.WriteDiagnostics(stderr, diags)
+		return fmt.Errorf("configuration %s has errors", path)
+	}
+	logger := NewLogger(stderr, cfg.Log)
+	d, err := start(ctx, logger, cfg)
+	if err != nil {
+		return err
+	}
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	for {
+		select {
+		case <-ctx.Done():
+			return d.stop()
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				d.reload(path)
+				continue
+			}
+			logger.Info("stopping", "signal", s.String())
+			return d.stop()
+		}
+	}
+}
+
+type daemon struct {
+	logger    *slog.Logger
+	cfg       *config.Config
+	reg       *aggregate.Registry
+	table     atomic.Pointer[classify.Table]
+	templates *decode.Templates
+	metrics   *metrics.Server
+	merger    *aggregate.Merger
+	collector *collector.Collector
+	pipeline  *pipeline
+	cancel    context.CancelFunc
+	saverDone chan struct{}
+}
+
+func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemon, error) {
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create state_dir: %w", err)
+	}
+	d := &daemon{logger: logger, cfg: cfg, reg: aggregate.NewRegistry(), saverDone: make(chan struct{})}
+	var err error
+	d.templates, err = decode.LoadTemplates(filepath.Join(cfg.StateDir, templatesFile))
+	if err != nil {
+		// Templates come back with the next template packets; not fatal.
+		logger.Warn("cannot load saved templates; starting without", "err", err)
+		d.templates = decode.NewTemplates()
+	}
+	if d.metrics, err = metrics.New(logger, cfg.Metrics.Address); err != nil {
+		return nil, err
+	}
+	d.table.Store(classify.NewTable(cfg, d.reg, nil))
+
+	if d.pipeline, err = newPipeline(ctx, logger, cfg, d.metrics.Registry); err != nil {
+		d.metrics.Stop()
+		return nil, err
+	}
+	aggCfg := aggregate.DefaultConfiguration()
+	aggCfg.CollectorID = cfg.CollectorID
+	aggCfg.Interval = cfg.Interval
+	d.merger = aggregate.NewMerger(logger, aggCfg, d.reg, d.pipeline.Submit)
+
+	d.collector, err = collector.New(ctx, logger, collector.Configuration{Listen: cfg.Listen, Interval: cfg.Interval},
+		collector.Dependencies{Table: &d.table, Merger: d.merger, Templates: d.templates, Registry: d.metrics.Registry})
+	if err != nil {
+		d.pipeline.Stop()
+		d.metrics.Stop()
+		return nil, err
+	}
+	d.metrics.Start()
+	d.collector.Start()
+
+	saveCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	go d.saveTemplates(saveCtx)
+	logger.Info("lastfluss started", "collector_id", cfg.CollectorID, "interval", cfg.Interval.String(),
+		"exporters", len(cfg.Exporters), "incarnation", d.merger.Incarnation())
+	return d, nil
+}
+
+func (d *daemon) saveTemplates(ctx context.Context) {
+	defer close(d.saverDone)
+	t := time.NewTicker(saveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.save()
+		}
+	}
+}
+
+func (d *daemon) save() {
+	if err := d.templates.Save(filepath.Join(d.cfg.StateDir, templatesFile)); err != nil {
+		d.logger.Warn("cannot save templates", "err", err)
+	}
+}
+
+// stop closes the open interval (a partial batch), delivers what it can
+// within the pipeline's bounded wait, and saves the templates.
+func (d *daemon) stop() error {
+	d.collector.Stop()
+	d.pipeline.Stop()
+	d.cancel()
+	<-d.saverDone
+	d.save()
+	d.metrics.Stop()
+	d.logger.Info("lastfluss stopped")
+	return nil
+}
+
+// reload applies a changed configuration without losing the open interval.
+// A broken configuration is reported and the running one kept.
+func (d *daemon) reload(path string) {
+	loader := config.NewLoader()
+	cfg, diags := loader.Load(path)
+	if diags.HasErrors() {
+		var b strings.Builder
+		_ = loader.WriteDiagnostics(&b, diags)
+		d.logger.Error("reload: the configuration has errors; keeping the running one", "errors", b.String())
+		return
+	}
+	for _, what := range restartNeeded(d.cfg, cfg) {
+		d.logger.Warn("reload: this change needs a restart and is not applied", "setting", what)
+	}
+	d.table.Store(classify.NewTable(cfg, d.reg, d.table.Load()))
+	if err := d.pipeline.Reload(cfg); err != nil {
+		d.logger.Error("reload: plugins", "err", err)
+	}
+	d.logger.Info("reloaded", "exporters", len(cfg.Exporters), "enrichers", len(cfg.Enrich), "sinks", len(cfg.Sinks))
+}
+
+// restartNeeded lists the settings that differ and cannot change while
+// running.
+func restartNeeded(old, cur *config.Config) []string {
+	var r []string
+	if old.CollectorID != cur.CollectorID {
+		r = append(r, "collector_id")
+	}
+	if old.Interval != cur.Interval {
+		r = append(r, "interval")
+	}
+	if old.StateDir != cur.StateDir {
+		r = append(r, "state_dir")
+	}
+	if old.PluginDir != cur.PluginDir {
+		r = append(r, "plugin_dir")
+	}
+	if fmt.Sprint(listenKeys(old)) != fmt.Sprint(listenKeys(cur)) {
+		r = append(r, "listen")
+	}
+	if old.Metrics != cur.Metrics {
+		r = append(r, "metrics")
+	}
+	if old.Control != cur.Control {
+		r = append(r, "control")
+	}
+	return r
+}
+
+func listenKeys(c *config.Config) []string {
+	var k []string
+	for _, l := range c.Listen {
+		k = append(k, fmt.Sprintf("%s %s %d %d", l.Protocol, l.Address, l.Workers, l.ReceiveBuffer))
+	}
+	return k
+}

@@ -85,4 +85,13 @@ type Plugin struct {
 	Plugin string // binary lastfluss-<Plugin> in PluginDir
 	Config hcl.Body
 	Range  hcl.Range
+
+	// BaseDir is the config file's directory: decode Config with
+	// EvalContext(BaseDir) so that file() resolves as everywhere else.
+	BaseDir string
+	// A sink's durable queue (zero for enrich blocks): its size limit in
+	// bytes (default 1 GiB) and what to do when it is full,
+	// QueueOnFullPause (default) or QueueOnFullDropOldest.
+	QueueMaxSize int64
+	QueueOnFull  string
 }

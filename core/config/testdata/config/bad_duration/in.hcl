@@ -1,0 +1,5 @@
+interval = "5 minutes"
+
+listen "netflow" {
+  address = "0.0.0.0:2055"
+}

@@ -1,0 +1,20 @@
+listen "netflow" {
+  address = "0.0.0.0:2055"
+}
+
+exporter "edge1" {
+  address = "192.0.2.1"
+  interface "transit" {
+    ifindex = 1
+    role    = "transit"
+  }
+}
+
+exporter "edge2" {
+  # The same address, written as an IPv4-mapped IPv6 address.
+  address = "::ffff:192.0.2.1"
+  interface "transit" {
+    ifindex = 1
+    role    = "transit"
+  }
+}

@@ -1,0 +1,16 @@
+listen "netflow" {
+  address = "0.0.0.0:2055"
+}
+
+exporter "edge1" {
+  address = "192.0.2.1"
+
+  interface "transit" {
+    ifindex = 1
+    role    = "transit"
+  }
+  interface "transit" {
+    ifindex = 2
+    role    = "transit"
+  }
+}

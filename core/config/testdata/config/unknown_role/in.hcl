@@ -1,0 +1,12 @@
+listen "netflow" {
+  address = "0.0.0.0:2055"
+}
+
+exporter "edge1" {
+  address = "192.0.2.1"
+
+  interface "upstream" {
+    ifindex = 1
+    role    = "upstream"
+  }
+}

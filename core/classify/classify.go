@@ -126,6 +126,9 @@ func (e *Exporter) rate(i *iface, announced uint32) (rate uint32, assumed bool) 
 // counted on at least one declared interface.
 func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.Shard) bool {
 	e.Counters.Flows.Add(1)
+	if r.IPVersion == 0 {
+		return false // a non-IP sample: received, never counted
+	}
 	in := e.interfaces[r.InIf]
 	out := e.interfaces[r.OutIf]
 	if r.InIf == 0 {
@@ -148,8 +151,9 @@ func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.
 		rate, assumed := e.rate(nil, r.SamplingRate)
 		e.noteAssumed(logger, assumed)
 		e.Counters.Unclassified.Add(1)
+		// Keyed by the side the record was observed on.
 		ifindex := r.InIf
-		if ifindex == 0 {
+		if ifindex == 0 || (e.both && r.Direction == decode.DirectionEgress) {
 			ifindex = r.OutIf
 		}
 		s.AddUnclassified(aggregate.UnclassifiedKey{Exporter: e.ID, IfIndex: ifindex},

@@ -51,11 +51,12 @@ func (d *sflowDecoder) Decode(pkt []byte, src netip.AddrPort, emit func(*Record)
 				expandedIf(s.OutputIfFormat, s.OutputIfValue), s.Records, emit)
 		}
 	}
-	if gerr != nil {
-		return exporter, &Error{Reason: ReasonMalformed, Err: gerr}
-	}
+	// A cut datagram is short, whatever goflow2 made of the cut.
 	if scanErr != nil {
 		return exporter, scanErr
+	}
+	if gerr != nil {
+		return exporter, &Error{Reason: ReasonMalformed, Err: gerr}
 	}
 	return exporter, nil
 }

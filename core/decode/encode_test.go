@@ -224,8 +224,8 @@ func sfExpandedSample(rate, inFormat, in, outFormat, out uint32, records ...[]by
 // sfCounterSample is a counter sample (format 2) with one generic interface
 // counters record.
 func sfCounterSample() []byte {
-	rec := be32(nil, 7)      // ifIndex
-	rec = be32(rec, 6)       // ifType
+	rec := be32(nil, 7) // ifIndex
+	rec = be32(rec, 6)  // ifType
 	rec = append(rec, make([]byte, 8+4+4+8+4*7+8+4*6)...)
 	b := be32(nil, 1)
 	b = be32(b, 7)

@@ -54,7 +54,8 @@ func (c *Config) Effective(mask MaskFunc) string {
 	}
 	f := hclwrite.NewEmptyFile()
 	b := f.Body()
-	comment(b, "Effective configuration read from "+c.File)
+	// A newline in the file name would end the comment.
+	comment(b, "Effective configuration read from "+strings.ReplaceAll(c.File, "\n", `\n`))
 	b.SetAttributeValue("collector_id", cty.StringVal(c.CollectorID))
 	b.SetAttributeValue("interval", cty.StringVal(FormatDuration(c.Interval)))
 	b.SetAttributeValue("plugin_dir", cty.StringVal(c.PluginDir))

@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -65,7 +67,7 @@ func fileFunc(baseDir string) function.Function {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(baseDir, path)
 			}
-			b, err := os.ReadFile(path)
+			b, err := readRegular(path)
 			if err != nil {
 				// The bare cause: the path in a PathError would be absolute
 				// and the user wrote a relative one.
@@ -81,4 +83,35 @@ func fileFunc(baseDir string) function.Function {
 			return cty.StringVal(string(b)), nil
 		},
 	})
+}
+
+// maxFileSize bounds what file() reads: a configuration value, not a disk.
+const maxFileSize = 64 << 20
+
+// readRegular reads a regular file of at most maxFileSize bytes, so that
+// file("/dev/zero") or a FIFO cannot hang or exhaust the loader.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if fi.Size() > maxFileSize {
+		return nil, fmt.Errorf("larger than %d MiB", maxFileSize>>20)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d MiB", maxFileSize>>20)
+	}
+	return b, nil
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/netsampler/goflow2/v2/decoders/sflow"
 )
 
+// addrCmp compares netip.Addr values, which cmp cannot look into.
+var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
 func testFlows() []Flow {
 	return []Flow{
 		{SrcAddr: netip.MustParseAddr("203.0.113.7"), DstAddr: netip.MustParseAddr("192.0.2.9"), SrcPort: 443, DstPort: 50123,
@@ -58,7 +61,7 @@ func TestV5Goflow(t *testing.T) {
 			SrcAS: uint32(r.SrcAS), DstAS: uint32(r.DstAS),
 		})
 	}
-	if d := cmp.Diff(got, flows, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+	if d := cmp.Diff(got, flows, addrCmp); d != "" {
 		t.Errorf("records (-got +want):\n%s", d)
 	}
 }
@@ -204,7 +207,7 @@ func TestV9IPFIXGoflow(t *testing.T) {
 				}
 			}
 			want := append(append([]Flow(nil), flows4...), flows6...)
-			if d := cmp.Diff(got, want, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+			if d := cmp.Diff(got, want, addrCmp); d != "" {
 				t.Errorf("records (-got +want):\n%s", d)
 			}
 			if d := cmp.Diff(gotOpts, []OptionsRecord{tc.rec}); d != "" {

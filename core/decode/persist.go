@@ -183,17 +183,25 @@ func LoadTemplates(path string) (*Templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load templates %s: %w", path, err)
 	}
-	var sf stateFile
-	if err := json.Unmarshal(data, &sf); err != nil {
+	if err := t.restore(data); err != nil {
 		return nil, fmt.Errorf("load templates %s: %w", path, err)
 	}
+	return t, nil
+}
+
+// restore adds the state in data, as Save writes it, to t.
+func (t *Templates) restore(data []byte) error {
+	var sf stateFile
+	if err := json.Unmarshal(data, &sf); err != nil {
+		return err
+	}
 	if sf.Format != stateFormat {
-		return nil, fmt.Errorf("load templates %s: unknown format %d", path, sf.Format)
+		return fmt.Errorf("unknown format %d", sf.Format)
 	}
 	for _, es := range sf.Exporters {
 		addr := es.Address.Unmap()
 		if !addr.IsValid() {
-			return nil, fmt.Errorf("load templates %s: exporter without address", path)
+			return fmt.Errorf("exporter without address")
 		}
 		for _, tj := range es.Templates {
 			var tmpl any
@@ -214,15 +222,15 @@ func LoadTemplates(path string) (*Templates, error) {
 					Scopes: scopes, Options: fields,
 				}
 			default:
-				return nil, fmt.Errorf("load templates %s: exporter %s: template %d: unknown kind %q", path, addr, tj.ID, tj.Kind)
+				return fmt.Errorf("exporter %s: template %d: unknown kind %q", addr, tj.ID, tj.Kind)
 			}
 			// The same checks as for templates from the wire: a corrupt
 			// file must not make the decoder loop.
 			if withdraw, err := checkTemplate(tmpl); err != nil || withdraw || tj.ID < 256 {
-				return nil, fmt.Errorf("load templates %s: exporter %s: template %d: invalid", path, addr, tj.ID)
+				return fmt.Errorf("exporter %s: template %d: invalid", addr, tj.ID)
 			}
 			if err := t.addTemplate(addr, tj.Version, tj.Domain, tj.ID, tmpl); err != nil {
-				return nil, fmt.Errorf("load templates %s: exporter %s: %w", path, addr, err)
+				return fmt.Errorf("exporter %s: %w", addr, err)
 			}
 		}
 		for _, r := range es.Rates {
@@ -236,5 +244,5 @@ func LoadTemplates(path string) (*Templates, error) {
 			}
 		}
 	}
-	return t, nil
+	return nil
 }

@@ -137,13 +137,22 @@ func putUint(b []byte, v uint64) {
 	}
 }
 
+func appendZeros(b []byte, n int) []byte {
+	var zeros [64]byte
+	for n > len(zeros) {
+		b = append(b, zeros[:]...)
+		n -= len(zeros)
+	}
+	return append(b, zeros[:n]...)
+}
+
 func fits(v uint64, n uint16) bool { return n >= 8 || v>>(8*uint(n)) == 0 }
 
 // appendFlowRecord writes f as one data record of t.
 func appendFlowRecord(dst []byte, t Template, f *Flow) ([]byte, error) {
 	for _, fd := range t.Fields {
 		start := len(dst)
-		dst = append(dst, make([]byte, fd.Length)...)
+		dst = appendZeros(dst, int(fd.Length))
 		b := dst[start:]
 		var v uint64
 		switch fd.Type {
@@ -265,7 +274,7 @@ func OptionsDataSet(version uint16, t OptionsTemplate, recs ...OptionsRecord) (S
 				return Set{}, fmt.Errorf("options field %d: value %d does not fit %d bytes", f.Type, v, f.Length)
 			}
 			start := len(b)
-			b = append(b, make([]byte, f.Length)...)
+			b = appendZeros(b, int(f.Length))
 			putUint(b[start:], v)
 		}
 	}

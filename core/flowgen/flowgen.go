@@ -62,6 +62,7 @@ type Options struct {
 	// agent address; invalid: every exporter sends from its own address.
 	SFlowSource netip.Addr
 	Start       time.Time // header clocks; zero: a fixed time
+	Flows       int       // Generate: flow records in all
 }
 
 // DefaultOptions are the defaults of `lastfluss flowgen`.
@@ -78,6 +79,7 @@ func DefaultOptions() Options {
 		TemplateEvery:    20,
 		Malformed:        0.01,
 		SFlowSource:      netip.MustParseAddr("127.0.0.200"),
+		Flows:            10000,
 	}
 }
 
@@ -116,9 +118,17 @@ func (e *Exporter) Rate() uint32 {
 	return 1
 }
 
+// ifIndex is v as an ifIndex: 0 for an sFlow value with format bits.
+func (e *Exporter) ifIndex(v uint32) uint32 {
+	if e.Protocol == ProtoSFlow && v>>30 != 0 {
+		return 0
+	}
+	return v
+}
+
 func (e *Exporter) declared(ifIndex uint32) (Interface, bool) {
-	if e.Protocol == ProtoSFlow && ifIndex>>30 != 0 {
-		return Interface{}, false // format bits: not an ifIndex
+	if ifIndex = e.ifIndex(ifIndex); ifIndex == 0 {
+		return Interface{}, false
 	}
 	for _, itf := range e.Interfaces {
 		if itf.IfIndex == ifIndex {

@@ -14,8 +14,9 @@ type Scenario struct {
 	Config    []byte // HCL exporter blocks, see Config
 }
 
-// Generate produces datagrams until flows valid flow records are in them.
-func Generate(opts Options, flows int) (*Scenario, error) {
+// Generate produces datagrams until opts.Flows flow records are in them.
+func Generate(opts Options) (*Scenario, error) {
+	flows := opts.Flows
 	g, err := NewGenerator(opts)
 	if err != nil {
 		return nil, err

@@ -130,8 +130,14 @@ func (c *refCollector) record(e Exporter, rate uint32, f Flow, inIsIf, outIsIf b
 	}
 	c.seen["unclassified"]++
 	ifIndex := f.InIf
-	if e.RecordsBoth && f.Egress {
+	if !inIsIf {
+		ifIndex = 0
+	}
+	if ifIndex == 0 || e.RecordsBoth && f.Egress {
 		ifIndex = f.OutIf
+		if !outIsIf {
+			ifIndex = 0
+		}
 	}
 	k := [2]any{e.Name, ifIndex}
 	u := c.uncl[k]
@@ -362,7 +368,8 @@ func TestScenarioTruthMatchesGoflow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultOptions()
 			tc.opts(&opts)
-			s, err := Generate(opts, tc.flows)
+			opts.Flows = tc.flows
+			s, err := Generate(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,8 +399,8 @@ func TestGenerateDeterministic(t *testing.T) {
 	gen := func(seed int64) *Scenario {
 		t.Helper()
 		o := DefaultOptions()
-		o.Seed = seed
-		s, err := Generate(o, 2000)
+		o.Seed, o.Flows = seed, 2000
+		s, err := Generate(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -409,7 +416,7 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 func TestTruthRoundTrip(t *testing.T) {
-	s, err := Generate(DefaultOptions(), 1000)
+	s, err := Generate(DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

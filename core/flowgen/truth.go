@@ -31,7 +31,9 @@ import (
 //     only on its output side.
 //   - unclassified: IP records that count on no declared interface, per
 //     exporter and ifIndex, keyed by the input ifIndex (the output ifIndex
-//     for an egress record of a records = "both" exporter).
+//     when the input is 0 or not an ifIndex, and for an egress record of a
+//     records = "both" exporter). Scaled like rows.
+//   - Rates are integers (305 is always 1), so scaling needs no rounding.
 type Truth struct {
 	Seed         int64               `json:"seed"`
 	Exporters    []TruthExporter     `json:"exporters"`
@@ -197,9 +199,9 @@ func (a *truthAcc) count(e *exporterState, f *Flow) {
 	if counted {
 		return
 	}
-	ifIndex := f.InIf
-	if e.RecordsBoth && f.Egress {
-		ifIndex = f.OutIf
+	ifIndex := e.ifIndex(f.InIf)
+	if ifIndex == 0 || e.RecordsBoth && f.Egress {
+		ifIndex = e.ifIndex(f.OutIf)
 	}
 	k := unclKey{e.Name, ifIndex}
 	u := a.uncl[k]

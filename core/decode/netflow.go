@@ -19,8 +19,6 @@ type netflowDecoder struct {
 	views map[netip.Addr]*templateView // per-worker cache of store views
 	rec   Record
 	v5    netflowlegacy.PacketNetFlowV5
-	v9    netflow.NFv9Packet
-	ipfix netflow.IPFIXPacket
 }
 
 // NewNetFlow returns a decoder for NetFlow v5, v9 and IPFIX datagrams, told
@@ -139,10 +137,12 @@ func (d *netflowDecoder) decodeTemplated(exporter netip.Addr, version uint16, pk
 		domain, start = binary.BigEndian.Uint32(pkt[12:]), 16
 	}
 
-	// Walk the set headers first: goflow2 silently decodes a truncated set
-	// and reads trailing padding as a set header.
-	end := start
+	// Walk the sets first: goflow2 silently decodes a truncated set, reads
+	// trailing padding as a set header, and allocates for the field counts
+	// a template announces before checking they fit.
+	end, sets := start, 0
 	for end+4 <= len(pkt) {
+		id := binary.BigEndian.Uint16(pkt[end:])
 		setLen := int(binary.BigEndian.Uint16(pkt[end+2:]))
 		if setLen < 4 {
 			scanErr = cmpErr(scanErr, newError(ReasonMalformed, "set at offset %d: length %d", end, setLen))
@@ -152,26 +152,32 @@ func (d *netflowDecoder) decodeTemplated(exporter netip.Addr, version uint16, pk
 			scanErr = cmpErr(scanErr, newError(ReasonShort, "set at offset %d: length %d, %d octets left", end, setLen, len(pkt)-end))
 			break
 		}
+		if err := checkTemplateSet(version, id, pkt[end+4:end+setLen]); err != nil {
+			scanErr = cmpErr(scanErr, newError(ReasonMalformed, "set at offset %d: %v", end, err))
+			break
+		}
 		end += setLen
+		sets++
 	}
 	if version == 10 && scanErr == nil && end != len(pkt) {
 		scanErr = newError(ReasonMalformed, "ipfix: %d octets after the last set", len(pkt)-end)
 	}
 
 	v := d.view(exporter)
-	d.v9.FlowSets, d.ipfix.FlowSets = nil, nil
-	gerr := netflow.DecodeMessageVersion(bytes.NewBuffer(pkt[:end]), v, &d.v9, &d.ipfix)
-	sets := d.v9.FlowSets
+	// goflow2 counts v9 sets by the header's count, which exporters fill
+	// with the number of records (or 0); the walk above counted the sets.
+	size := uint16(sets)
 	if version == 10 {
-		sets = d.ipfix.FlowSets
+		size = uint16(end - start)
 	}
+	decoded, gerr := netflow.DecodeMessageCommon(bytes.NewBuffer(pkt[start:end]), v, domain, size, version)
 	// Options first: rates announced in this datagram apply to its records.
-	for _, s := range sets {
+	for _, s := range decoded {
 		if o, ok := s.(netflow.OptionsDataFlowSet); ok {
 			d.optionsSet(v, version, domain, o.Records)
 		}
 	}
-	for _, s := range sets {
+	for _, s := range decoded {
 		if ds, ok := s.(netflow.DataFlowSet); ok {
 			d.dataSet(v, version, domain, ds.Records, emit)
 		}
@@ -184,6 +190,67 @@ func (d *netflowDecoder) decodeTemplated(exporter netip.Addr, version uint16, pk
 		return scanErr
 	case gerr != nil:
 		return &Error{Reason: ReasonTemplateUnknown, Err: gerr}
+	}
+	return nil
+}
+
+// checkTemplateSet checks that the (options) template records of a set fit
+// in it, field by field, before goflow2 allocates for them.
+func checkTemplateSet(version, id uint16, b []byte) error {
+	fieldsFit := func(b []byte, n int) ([]byte, error) {
+		for i := range n {
+			if len(b) < 4 {
+				return nil, fmt.Errorf("field %d of %d cut", i+1, n)
+			}
+			enterprise := version == 10 && b[0]&0x80 != 0
+			b = b[4:]
+			if enterprise {
+				if len(b) < 4 {
+					return nil, fmt.Errorf("field %d of %d: enterprise number cut", i+1, n)
+				}
+				b = b[4:]
+			}
+		}
+		return b, nil
+	}
+	var err error
+	switch {
+	case version == 9 && id == 0, version == 10 && id == 2:
+		for len(b) >= 4 { // as goflow2: fewer octets are padding
+			n := int(binary.BigEndian.Uint16(b[2:]))
+			if n > maxTemplateFields {
+				return fmt.Errorf("template %d: %d fields", binary.BigEndian.Uint16(b), n)
+			}
+			if b, err = fieldsFit(b[4:], n); err != nil {
+				return fmt.Errorf("template: %w", err)
+			}
+		}
+	case version == 9 && id == 1:
+		for len(b) >= 4 {
+			if len(b) < 6 {
+				return fmt.Errorf("options template header cut")
+			}
+			scope, opts := int(binary.BigEndian.Uint16(b[2:])), int(binary.BigEndian.Uint16(b[4:]))
+			if scope%4 != 0 || opts%4 != 0 || (scope+opts)/4 > maxTemplateFields {
+				return fmt.Errorf("options template: scope length %d, option length %d", scope, opts)
+			}
+			if b, err = fieldsFit(b[6:], (scope+opts)/4); err != nil {
+				return fmt.Errorf("options template: %w", err)
+			}
+		}
+	case version == 10 && id == 3:
+		for len(b) >= 4 {
+			if len(b) < 6 {
+				return fmt.Errorf("options template header cut")
+			}
+			n, scopes := int(binary.BigEndian.Uint16(b[2:])), int(binary.BigEndian.Uint16(b[4:]))
+			if scopes > n || n > maxTemplateFields {
+				return fmt.Errorf("options template: %d fields, %d scopes", n, scopes)
+			}
+			if b, err = fieldsFit(b[6:], n); err != nil {
+				return fmt.Errorf("options template: %w", err)
+			}
+		}
 	}
 	return nil
 }

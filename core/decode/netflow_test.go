@@ -412,13 +412,53 @@ func TestTemplateChangeAndWithdrawal(t *testing.T) {
 		t.Errorf("records (-got +want):\n%s", diff)
 	}
 	// Withdrawn (no fields): data is unknown again.
-	mustDecode(t, d, message(10, 0, templateSet(10, 256)), srcA)
-	if store.Len() != 0 {
-		t.Errorf("Len() = %d after withdrawal, want 0", store.Len())
+	mustDecode(t, d, message(10, 0, templateSet(10, 256), templateSet(10, 257, f(1, 4))), srcA)
+	if store.Len() != 1 {
+		t.Errorf("Len() = %d after withdrawal, want 1", store.Len())
 	}
 	_, _, err := decodeAll(t, d, message(10, 0, dataSet(256, []field{f(2, 4), f(1, 8)}, []uint64{3, 5000})), srcA)
 	if r := reasonOf(err); r != ReasonTemplateUnknown {
 		t.Errorf("reason = %q, want %q", r, ReasonTemplateUnknown)
+	}
+
+	// A v9 set of id 0 with an empty record withdraws nothing; IPFIX
+	// template id 2 without fields withdraws all data templates of the
+	// domain, and only those.
+	mustDecode(t, d, message(10, 0, optionsTemplateSet(10, 400, []field{f(149, 4)}, []field{f(34, 4)})), srcA)
+	mustDecode(t, d, message(10, 1, templateSet(10, 258, f(1, 4))), srcA)
+	mustDecode(t, d, message(9, 0, templateSet(9, 259, f(1, 4)), set(0, []byte{0, 0, 0, 0})), srcA)
+	if store.Len() != 4 {
+		t.Fatalf("Len() = %d, want 4", store.Len())
+	}
+	mustDecode(t, d, message(10, 0, templateSet(10, 2)), srcA)
+	ts := store.TemplateSystem(exporterA)
+	for _, k := range []struct {
+		version uint16
+		domain  uint32
+		id      uint16
+		want    bool
+	}{{10, 0, 257, false}, {10, 0, 400, true}, {10, 1, 258, true}, {9, 0, 259, true}} {
+		if _, err := ts.GetTemplate(k.version, k.domain, k.id); (err == nil) != k.want {
+			t.Errorf("template %+v present = %v, want %v", k, err == nil, k.want)
+		}
+	}
+}
+
+func TestTemplateLimit(t *testing.T) {
+	store := NewTemplates()
+	d := NewNetFlow(store)
+	for id := range maxExporterTemplates {
+		mustDecode(t, d, message(10, 0, templateSet(10, uint16(256+id), f(1, 4))), srcA)
+	}
+	_, _, err := decodeAll(t, d, message(10, 0, templateSet(10, 256+maxExporterTemplates, f(1, 4))), srcA)
+	if r := reasonOf(err); r != ReasonMalformed {
+		t.Errorf("template beyond the limit: reason %q, want %q", r, ReasonMalformed)
+	}
+	// Redefining a known one is still fine, and other exporters have room.
+	mustDecode(t, d, message(10, 0, templateSet(10, 256, f(2, 4))), srcA)
+	mustDecode(t, d, message(10, 0, templateSet(10, 256, f(2, 4))), netip.AddrPortFrom(exporterB, 1))
+	if store.Len() != maxExporterTemplates+1 {
+		t.Errorf("Len() = %d, want %d", store.Len(), maxExporterTemplates+1)
 	}
 }
 
@@ -469,6 +509,13 @@ func TestNetFlowMalformed(t *testing.T) {
 		{"v9 template cut inside", message(9, 0, set(0, []byte{1, 0, 0, 3, 0, 1, 0, 4, 0})), ReasonMalformed, 0},
 		{"v9 zero-size template", message(9, 0, templateSet(9, 256, f(1, 0), f(2, 0))), ReasonMalformed, 0},
 		{"v9 template id below 256", message(9, 0, templateSet(9, 17, f(1, 4))), ReasonMalformed, 0},
+		{"v9 template field count beyond set", message(9, 0, set(0, []byte{1, 0, 0xff, 0xff, 0, 1, 0, 4})), ReasonMalformed, 0},
+		{"v9 options template lengths beyond set", message(9, 0, set(1, []byte{1, 0, 0xff, 0xfc, 0, 4, 0, 1, 0, 4, 0, 34, 0, 4})), ReasonMalformed, 0},
+		{"v9 template with a zero-length field", message(9, 0, templateSet(9, 256, f(1, 4), f(2, 0))), ReasonMalformed, 0},
+		{"ipfix template with too many fields", message(10, 0, templateSet(10, 256, make([]field, 1025)...)), ReasonMalformed, 0},
+		{"ipfix enterprise number cut", message(10, 0, set(2, []byte{1, 0, 0, 1, 0x80, 1, 0, 4})), ReasonMalformed, 0},
+		{"ipfix options template scopes above count", message(10, 0, set(3, []byte{1, 0, 0, 1, 0, 2, 0, 1, 0, 4, 0, 34, 0, 4})), ReasonMalformed, 0},
+		{"v9 count zero", func() []byte { p := append([]byte(nil), good...); p[2], p[3] = 0, 0; return p }(), "", 1},
 		{"v9 data before template", message(9, 0, dataSet(256, data, []uint64{10, 1})), ReasonTemplateUnknown, 0},
 		{"ipfix header cut", ipfix[:12], ReasonShort, 0},
 		{"ipfix length beyond datagram", ipfix[:len(ipfix)-4], ReasonShort, 0},

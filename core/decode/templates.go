@@ -150,6 +150,15 @@ func (t *Templates) update(e *exporterEntry, fn func(s *exporterState) bool) {
 	}
 }
 
+// Bounds on what one exporter can make the store hold.
+const (
+	maxTemplateFields    = 1024 // fields (scopes included) in one template
+	maxExporterTemplates = 4096
+	maxExporterRates     = 4096 // domain rates, sampler rates, each
+)
+
+var errTooMany = errors.New("exporter has too many templates")
+
 func (t *Templates) addTemplate(addr netip.Addr, version uint16, domain uint32, id uint16, tmpl any) error {
 	withdraw, err := checkTemplate(tmpl)
 	if err != nil {
@@ -167,8 +176,14 @@ func (t *Templates) addTemplate(addr netip.Addr, version uint16, domain uint32, 
 		return nil // a refresh: nothing to write
 	}
 	e := t.entry(addr)
+	err = nil
 	t.update(e, func(s *exporterState) bool {
-		if sameTemplate(s.templates[key], tmpl) {
+		old, ok := s.templates[key]
+		if sameTemplate(old, tmpl) {
+			return false
+		}
+		if !ok && len(s.templates) >= maxExporterTemplates {
+			err = errTooMany
 			return false
 		}
 		s.templates = maps.Clone(s.templates)
@@ -178,12 +193,20 @@ func (t *Templates) addTemplate(addr netip.Addr, version uint16, domain uint32, 
 		s.templates[key] = tmpl
 		return true
 	})
+	if err != nil {
+		return fmt.Errorf("template %d: %w", id, err)
+	}
 	return nil
 }
 
 // withdraw handles a template without fields: IPFIX's template withdrawal
-// (RFC 7011 §8.1). Ids 2 and 3 withdraw every template of that kind.
+// (RFC 7011 §8.1), where ids 2 and 3 withdraw all templates, or all
+// options templates, of the domain. Elsewhere it removes that one id.
 func (t *Templates) withdraw(addr netip.Addr, version uint16, domain uint32, id uint16, tmpl any) {
+	all := version == 10 && (id == 2 || id == 3)
+	if id < 256 && !all {
+		return
+	}
 	e := t.lookup(addr)
 	if e == nil {
 		return
@@ -196,8 +219,7 @@ func (t *Templates) withdraw(addr netip.Addr, version uint16, domain uint32, id 
 				continue
 			}
 			_, isData := v.(netflow.TemplateRecord)
-			_, withdrawData := tmpl.(netflow.TemplateRecord)
-			if k.id == id || (id < 256 && isData == withdrawData) {
+			if k.id == id || (all && isData == (id == 2)) {
 				delete(next, k)
 				changed = true
 			}
@@ -246,7 +268,7 @@ func (t *Templates) setRate(addr netip.Addr, version uint16, domain uint32, rate
 		return
 	}
 	t.update(t.entry(addr), func(s *exporterState) bool {
-		if s.rates[key] == rate {
+		if old, ok := s.rates[key]; old == rate || (!ok && len(s.rates) >= maxExporterRates) {
 			return false
 		}
 		s.rates = maps.Clone(s.rates)
@@ -265,7 +287,7 @@ func (t *Templates) setSamplerRate(addr netip.Addr, version uint16, domain uint3
 		return
 	}
 	t.update(t.entry(addr), func(s *exporterState) bool {
-		if s.samplers[key] == rate {
+		if old, ok := s.samplers[key]; old == rate || (!ok && len(s.samplers) >= maxExporterRates) {
 			return false
 		}
 		s.samplers = maps.Clone(s.samplers)
@@ -308,12 +330,14 @@ func (s *exporterState) rateFor(version uint16, domain uint32, sampler uint64, h
 }
 
 var (
-	errTemplateEmpty = errors.New("fixed fields add up to zero octets")
+	errTemplateField = errors.New("field of length 0")
+	errTemplateSize  = errors.New("too many fields")
 	errTemplateKind  = errors.New("unknown template kind")
 )
 
 // checkTemplate tells a withdrawal (no fields) from a template, and rejects
-// templates goflow2 would loop on forever: records of zero octets.
+// templates goflow2 would loop on or allocate without bound for: a field of
+// length 0 makes records that take no octets.
 func checkTemplate(tmpl any) (withdraw bool, err error) {
 	var groups [2][]netflow.Field
 	switch v := tmpl.(type) {
@@ -326,21 +350,19 @@ func checkTemplate(tmpl any) (withdraw bool, err error) {
 	default:
 		return false, errTemplateKind
 	}
-	if len(groups[0])+len(groups[1]) == 0 {
+	n := len(groups[0]) + len(groups[1])
+	if n == 0 {
 		return true, nil
 	}
-	size, variable := 0, false
+	if n > maxTemplateFields {
+		return false, errTemplateSize
+	}
 	for _, g := range groups {
 		for _, f := range g {
-			if f.Length == 0xffff {
-				variable = true
-				continue
+			if f.Length == 0 {
+				return false, errTemplateField
 			}
-			size += int(f.Length)
 		}
-	}
-	if size == 0 && !variable {
-		return false, errTemplateEmpty
 	}
 	return false, nil
 }

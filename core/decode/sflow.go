@@ -107,14 +107,34 @@ func scanSFlow(pkt []byte) (agent netip.Addr, err *Error) {
 			return agent, newError(ReasonShort, "sflow: sample %d: length %d, %d octets left", i+1, length, len(pkt)-off)
 		}
 		body := pkt[off : off+length]
-		if format == sflow.SAMPLE_FORMAT_EXPANDED_FLOW && len(body) >= 44 {
-			if n := binary.BigEndian.Uint32(body[40:]); n > sflowMaxCount {
-				return agent, newError(ReasonMalformed, "sflow: sample %d: %d flow records", i+1, n)
+		// Where each format keeps its record count; every record takes at
+		// least its 8-octet header, so a count that cannot fit is refused
+		// before goflow2 allocates for it.
+		at := recordCountOffset(format)
+		if at != 0 && len(body) >= at+4 {
+			if n := binary.BigEndian.Uint32(body[at:]); uint64(n)*8 > uint64(len(body)-at-4) {
+				return agent, newError(ReasonMalformed, "sflow: sample %d: %d records in %d octets", i+1, n, len(body)-at-4)
 			}
 		}
 		off += length
 	}
 	return agent, nil
+}
+
+// recordCountOffset is where a sample body keeps its record count, 0 for
+// formats goflow2 does not decode.
+func recordCountOffset(format uint32) int {
+	switch format {
+	case sflow.SAMPLE_FORMAT_FLOW, sflow.SAMPLE_FORMAT_DROP:
+		return 28
+	case sflow.SAMPLE_FORMAT_COUNTER:
+		return 8
+	case sflow.SAMPLE_FORMAT_EXPANDED_FLOW:
+		return 40
+	case sflow.SAMPLE_FORMAT_EXPANDED_COUNTER:
+		return 12
+	}
+	return 0
 }
 
 // sflow interface values whose top two bits (compact form) or format

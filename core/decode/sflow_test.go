@@ -131,6 +131,8 @@ func TestSFlowMalformed(t *testing.T) {
 	// allocate them all.
 	huge := sfExpandedSample(1, 0, 1, 0, 2)
 	huge[8+40], huge[8+41], huge[8+42], huge[8+43] = 0xff, 0xff, 0xff, 0xff
+	overCount := sfFlowSample(100, 1, 2, sfRawHeader(100, 4, ethIPv4(60)))
+	overCount[8+31] = 50 // 50 records announced, one present
 	badGateway := sfGateway(1, 2)
 	badGateway[8+3] = 9 // next hop address type 9
 	for _, tc := range []struct {
@@ -149,6 +151,7 @@ func TestSFlowMalformed(t *testing.T) {
 		{"sample missing", twoAnnounced, ReasonShort, 1, agentA},
 		{"too many samples", tooMany, ReasonMalformed, 0, agentA},
 		{"expanded sample with 2^32-1 records", sfDatagram(agentA, huge), ReasonMalformed, 0, agentA},
+		{"records announced beyond the sample", sfDatagram(agentA, overCount), ReasonMalformed, 0, agentA},
 		{"gateway next hop type", sfDatagram(agentA,
 			sfFlowSample(100, 1, 2, sfRawHeader(100, 4, ethIPv4(60))),
 			sfFlowSample(100, 1, 2, sfRawHeader(100, 4, ethIPv4(60)), badGateway)), ReasonMalformed, 1, agentA},

@@ -193,8 +193,12 @@ func (d *decoder) integer(expr hcl.Expression, name string, lo, hi int64) (int64
 	bf := v.AsBigFloat()
 	i, acc := bf.Int64()
 	if !bf.IsInt() || acc != 0 || i < lo || i > hi {
+		text := bf.Text('f', -1)
+		if len(text) > 24 { // 1e99999 has as many digits
+			text = bf.Text('g', 10)
+		}
 		d.errorf(expr.Range(), "Invalid "+name,
-			"%s must be a whole number from %d to %d, not %s.", name, lo, hi, bf.Text('f', -1))
+			"%s must be a whole number from %d to %d, not %s.", name, lo, hi, text)
 		return 0, false
 	}
 	return i, true

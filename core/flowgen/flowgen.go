@@ -198,8 +198,8 @@ func NewGenerator(opts Options) (*Generator, error) {
 		return nil, errors.New("protocols: none")
 	case opts.SamplingRate < 1:
 		return nil, errors.New("sampling rate: want at least 1")
-	case opts.RecordsPerPacket < 1 || opts.RecordsPerPacket > 1000:
-		return nil, fmt.Errorf("records per packet: %d, want 1..1000", opts.RecordsPerPacket)
+	case opts.RecordsPerPacket < 1 || opts.RecordsPerPacket > 200: // 200 sFlow samples stay below 64 KiB
+		return nil, fmt.Errorf("records per packet: %d, want 1..200", opts.RecordsPerPacket)
 	case opts.TemplateEvery < 1:
 		return nil, fmt.Errorf("template every: %d, want at least 1", opts.TemplateEvery)
 	case opts.Malformed < 0 || opts.Malformed >= 1:

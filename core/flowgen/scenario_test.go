@@ -317,7 +317,11 @@ func (c *refCollector) sflow(d Datagram) {
 func (c *refCollector) truth(seed int64, exps []Exporter) *Truth {
 	t := &Truth{Seed: seed, Rows: []TruthRow{}, Unclassified: []TruthUnclassified{}}
 	for _, e := range exps {
-		t.Exporters = append(t.Exporters, *c.exps[e.Name])
+		te := *c.exps[e.Name]
+		if te.FlowsSent == 0 {
+			te.SamplingRate = e.Rate() // nothing to observe it on
+		}
+		t.Exporters = append(t.Exporters, te)
 	}
 	for _, r := range c.rows {
 		t.Rows = append(t.Rows, *r)
@@ -447,4 +451,39 @@ func TestNewGeneratorRejects(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+}
+
+// FuzzScenario checks that any valid scenario's truth equals the goflow2
+// recount of its datagrams.
+func FuzzScenario(f *testing.F) {
+	f.Add(int64(1), uint8(4), uint8(4), uint8(24), uint8(0x0f), uint8(1), int8(-1))
+	f.Add(int64(99), uint8(9), uint8(1), uint8(1), uint8(0x06), uint8(30), int8(2))
+	f.Fuzz(func(t *testing.T, seed int64, exporters, interfaces, rpp, protoMask, malformedPct uint8, noRate int8) {
+		o := DefaultOptions()
+		o.Seed, o.Exporters, o.Interfaces, o.RecordsPerPacket = seed, int(exporters%12)+1, int(interfaces)%130+1, int(rpp)%200+1
+		o.Malformed, o.NoRateExporter, o.Flows, o.TemplateEvery = float64(malformedPct%50)/100, int(noRate), 600, int(rpp%7)+1
+		o.Protocols = nil
+		for i, p := range []string{ProtoV5, ProtoV9, ProtoIPFIX, ProtoSFlow} {
+			if protoMask&(1<<i) != 0 {
+				o.Protocols = append(o.Protocols, p)
+			}
+		}
+		if len(o.Protocols) == 0 || o.NoRateExporter >= 0 && o.Protocols[o.NoRateExporter%len(o.Protocols)] == ProtoSFlow {
+			return
+		}
+		s, err := Generate(o)
+		if err != nil {
+			if o.NoRateExporter < o.Exporters {
+				t.Fatalf("Generate(%+v): %v", o, err)
+			}
+			return
+		}
+		ref := newRefCollector(t, s.Exporters)
+		for _, d := range s.Datagrams {
+			ref.datagram(d)
+		}
+		if d := cmp.Diff(withoutKinds(ref.truth(o.Seed, s.Exporters)), withoutKinds(s.Truth), addrCmp); d != "" {
+			t.Errorf("goflow2 recount (-got +want):\n%s", d)
+		}
+	})
 }

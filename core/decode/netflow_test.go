@@ -570,3 +570,18 @@ func TestConcurrentWorkers(t *testing.T) {
 		}
 	}
 }
+
+func TestIPFIXVariableLength(t *testing.T) {
+	// interfaceName (82) of variable length between the counters; the
+	// second record uses the three-octet length form.
+	tmpl := templateSet(10, 260, f(1, 4), f(82, 0xffff), f(2, 2))
+	long := make([]byte, 300)
+	body := []byte{0, 0, 1, 0, 3, 'a', 'b', 'c', 0, 7}
+	body = append(body, 0, 0, 0, 40, 0xff, 1, 44)
+	body = append(body, long...)
+	body = append(body, 0, 1)
+	got := mustDecode(t, NewNetFlow(NewTemplates()), message(10, 0, tmpl, set(260, body)), srcA)
+	if diff := cmp.Diff(got, []Record{{Bytes: 256, Packets: 7}, {Bytes: 40, Packets: 1}}); diff != "" {
+		t.Errorf("records (-got +want):\n%s", diff)
+	}
+}

@@ -144,7 +144,7 @@ type Datagram struct {
 	Src       netip.Addr // UDP source address
 	Target    string     // TargetNetFlow or TargetSFlow
 	Payload   []byte
-	Flows     int    // flow records a collector decodes from it
+	Flows     int    // flow records a collector decodes from it (IP ones: flows_sent)
 	Malformed string // kind; "" for a valid datagram
 }
 
@@ -542,8 +542,10 @@ func (g *Generator) Next(maxRecords int) (Datagram, error) {
 	e.stats.PacketsSent++
 	for i := range flows {
 		g.truth.count(e, &flows[i])
+		if flows[i].IPVersion() != 0 {
+			d.Flows++
+		}
 	}
-	d.Flows = len(flows)
 	return d, nil
 }
 

@@ -34,7 +34,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sflowTarget := fs.String("sflow-target", "127.0.0.1:6343", "sFlow collector host:port")
 	rate := fs.Float64("rate", 10000, "flows per second; 0: as fast as possible")
 	duration := fs.Duration("duration", 0, "send for this long (0: until -flows, or until interrupted)")
-	flows := fs.Int("flows", 0, "send this many flow records in all (0: no limit)")
+	flows := fs.Int("flows", 0, "send this many flow records in all, non-IP sFlow samples not included (0: no limit)")
 	countOnly := fs.Bool("count-only", false, "send nothing, only write -write-config and -truth (needs -flows, or -duration with -rate)")
 	configPath := fs.String("write-config", "", "write the exporter blocks (HCL) to this file")
 	truthPath := fs.String("truth", "", "write the expected totals (JSON) to this file when done")

@@ -57,7 +57,9 @@ func (c *refCollector) malformed(e Exporter, kind string) {
 // record counts one decoded record.
 func (c *refCollector) record(e Exporter, rate uint32, f Flow, inIsIf, outIsIf bool, v uint8) {
 	te := c.exps[e.Name]
-	te.FlowsSent++
+	if v != 0 {
+		te.FlowsSent++
+	}
 	if rate == 0 {
 		rate = e.ConfiguredRate
 		c.seen["configured rate"]++

@@ -19,9 +19,10 @@ import (
 //     so they add nothing else. For an sFlow exporter they leave from its
 //     UDP source; a collector cannot always tell which agent sent garbage.
 //   - flows_sent: flow records in valid datagrams that a collector decodes
-//     as flow records: v5 records, v9/IPFIX data records (options data
-//     records are not flows), sFlow flow samples, non-IP samples included
-//     (non_ip_sent of them, counted nowhere else).
+//     as flow records (lastfluss_flows_received_total): v5 records, v9/IPFIX
+//     data records (options data records are not flows), sFlow flow samples
+//     of IP packets; unclassified ones included. Non-IP sFlow samples are
+//     not flow records: non_ip_sent counts them, nothing else does.
 //   - rows: bytes and packets multiplied by the sampling rate per record,
 //     flows unscaled; direction "in" on the input interface (remote = source
 //     AS, local = destination AS), "out" on the output interface (remote =
@@ -167,12 +168,12 @@ func newTruthAcc() *truthAcc {
 // record f of exporter e.
 func (a *truthAcc) count(e *exporterState, f *Flow) {
 	st := &e.stats
-	st.FlowsSent++
 	v := f.IPVersion()
 	if v == 0 {
 		st.NonIPSent++
 		return
 	}
+	st.FlowsSent++
 	rate := uint64(e.Rate())
 	bytes, packets := f.Bytes*rate, f.Packets*rate
 	inIf, inDecl := e.declared(f.InIf)

@@ -450,3 +450,48 @@ func tail(b []byte, lines int) string {
 	}
 	return strings.Join(s, "\n")
 }
+
+// ServerCPU returns the CPU time the cluster's processes have used so far
+// (the postmaster and its children, exited children included). Benchmarks
+// report it beside wall time, which other load on the machine inflates.
+func ServerCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	c := cluster(tb)
+	ticks := func(pid int, withChildren bool) int64 {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return 0 // exited meanwhile: counted in the postmaster's cutime
+		}
+		// Fields after the command name, which may hold spaces: state is
+		// field 3, utime 14, stime 15, cutime 16, cstime 17.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		var sum int64
+		n := 2 // utime, stime
+		if withChildren {
+			n = 4 // and cutime, cstime
+		}
+		for _, s := range f[11 : 11+n] {
+			v, _ := strconv.ParseInt(s, 10, 64)
+			sum += v
+		}
+		return sum
+	}
+	total := ticks(c.proc.Pid, true)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid == c.proc.Pid {
+			total += ticks(pid, false)
+		}
+	}
+	// USER_HZ is 100 on every Linux this runs on.
+	return time.Duration(total) * 10 * time.Millisecond
+}

@@ -222,3 +222,15 @@ func child() {
 	fmt.Printf("%d %s\n", c.proc.Pid, c.Dir)
 	time.Sleep(time.Hour)
 }
+
+func TestServerCPU(t *testing.T) {
+	conn := connect(t, NewDB(t))
+	before := ServerCPU(t)
+	// Some hundreds of milliseconds of work in a backend.
+	if _, err := conn.Exec(context.Background(), "SELECT count(*) FROM generate_series(1, 500000) a, LATERAL (SELECT md5(a::text)) m"); err != nil {
+		t.Fatal(err)
+	}
+	if used := ServerCPU(t) - before; used < 20*time.Millisecond {
+		t.Errorf("ServerCPU grew by %v over a query that computed 500,000 md5s", used)
+	}
+}

@@ -95,7 +95,7 @@ FROM information_schema.columns WHERE table_name = 'traffic' ORDER BY ordinal_po
 	if diff := cmp.Diff(versions, []int32{1}); diff != "" {
 		t.Errorf("migrations (-got +want):\n%s", diff)
 	}
-	for _, idx := range []string{"traffic_time_idx", "traffic_iface_time_idx", "traffic_remote_asn_time_idx"} {
+	for _, idx := range []string{"traffic_time_idx", "traffic_iface_time_idx", "traffic_legacy_idx"} {
 		if queryInt(t, conn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'traffic' AND indexname = $1", idx) != 1 {
 			t.Errorf("index %s missing", idx)
 		}

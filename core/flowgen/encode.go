@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // Flow is one flow record as flowgen encodes it, before sampling is applied.
@@ -287,7 +288,7 @@ func DataSet(version uint16, t Template, flows []Flow) (Set, error) {
 	if t.ID < 256 {
 		return Set{}, fmt.Errorf("data set: template id %d below 256", t.ID)
 	}
-	b := binary.BigEndian.AppendUint16(nil, t.ID)
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, 4+len(flows)*t.Size()+3), t.ID)
 	b = append(b, 0, 0)
 	var err error
 	for i := range flows {
@@ -309,10 +310,12 @@ type V9Header struct {
 // EncodeV9 appends a NetFlow v9 packet holding sets to dst. Count is the
 // number of records (templates, options, data) as RFC 3954 defines it.
 func EncodeV9(dst []byte, h V9Header, sets ...Set) []byte {
-	count := 0
+	count, n := 0, 20
 	for _, s := range sets {
 		count += s.Records
+		n += len(s.Bytes)
 	}
+	dst = slices.Grow(dst, n)
 	dst = binary.BigEndian.AppendUint16(dst, 9)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(count))
 	dst = binary.BigEndian.AppendUint32(dst, h.SysUptime)
@@ -341,6 +344,7 @@ func EncodeIPFIX(dst []byte, h IPFIXHeader, sets ...Set) ([]byte, error) {
 	if n > 0xffff {
 		return dst, fmt.Errorf("ipfix message of %d bytes exceeds 65535", n)
 	}
+	dst = slices.Grow(dst, n)
 	dst = binary.BigEndian.AppendUint16(dst, 10)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(n))
 	dst = binary.BigEndian.AppendUint32(dst, h.ExportTime)
@@ -380,6 +384,7 @@ func EncodeV5(dst []byte, h V5Header, flows []Flow) ([]byte, error) {
 	if len(flows) > 30 {
 		return dst, fmt.Errorf("v5 packet: %d flows, at most 30", len(flows))
 	}
+	dst = slices.Grow(dst, 24+48*len(flows))
 	dst = binary.BigEndian.AppendUint16(dst, 5)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(flows)))
 	dst = binary.BigEndian.AppendUint32(dst, h.SysUptime)
@@ -475,6 +480,11 @@ func appendXDRAddr(dst []byte, a netip.Addr) ([]byte, error) {
 // EncodeSFlow appends an sFlow v5 datagram to dst.
 func EncodeSFlow(dst []byte, d SFlowDatagram) ([]byte, error) {
 	var err error
+	size := 40
+	for i := range d.Samples {
+		size += 140 + len(d.Samples[i].Header)
+	}
+	dst = slices.Grow(dst, size)
 	dst = binary.BigEndian.AppendUint32(dst, 5)
 	if dst, err = appendXDRAddr(dst, d.Agent); err != nil {
 		return dst, fmt.Errorf("sflow agent: %w", err)

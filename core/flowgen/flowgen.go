@@ -1,8 +1,40 @@
 // Package flowgen generates deterministic flow export traffic — NetFlow v5,
 // v9, IPFIX and sFlow v5 from several exporters — together with the exact
-// totals a correct collector computes from it (the truth) and the exporter
-// configuration the collector needs. Its encoders are exported for decoder
-// tests.
+// totals a correct collector computes from it (the truth, see Truth) and the
+// exporter configuration the collector needs (Generator.Config). Its
+// encoders are exported for decoder tests.
+//
+// The scenario of a seed: exporter i is "gen<i>" at 127.0.0.(10+i), speaking
+// the protocols in turn (default v5, v9, ipfix, sflow). Each declares
+// interfaces "if1".."ifK" (roles transit, peering, ix, pni in turn) and also
+// sees traffic on the undeclared ifIndexes 98 and 99. Flows go towards us,
+// from us or through us; the local side's AS is 0 half the time, and even
+// exporters configure local_asn = 64500+i. IPv6 on all but v5; remote ASNs
+// include 4-byte ones (not on v5).
+//
+// What each protocol exercises:
+//   - v5: the rate in the header's sampling_interval (mode 01).
+//   - v9: templates for IPv4 and IPv6 (4-byte counters, 2-byte interfaces);
+//     the rate in options data scoped to the system, field 34 on the first
+//     v9 exporter and field 50 on the next; non-zero source id on the first.
+//   - IPFIX: 8-byte counters, 4-byte interfaces; the rate as 305/306 on the
+//     first IPFIX exporter, field 34 on the next; non-zero observation
+//     domain, records = "both" (field 61, ingress and egress twin records)
+//     and a configured sampling_rate the announced rate must win over, on
+//     the first. Without IPFIX, the first v9 exporter sends both records.
+//   - sFlow: compact and expanded flow samples in turn, a raw Ethernet
+//     header whose IP length (not the frame length) is the bytes, an
+//     extended gateway for the ASes; the first sFlow exporter sends from
+//     127.0.0.200 (-sflow-source), unlike its agent address. Samples 1, 2, 3
+//     of every 50 (and 26, 27, 28) have an input with format bits (several
+//     interfaces), an output discarded, and an ARP frame (not counted).
+//   - Templates and sampling options go first in an exporter's first packet
+//     and again every TemplateEvery packets.
+//   - The NoRateExporter announces no rate; the config gives it a
+//     sampling_rate of twice SamplingRate.
+//   - Malformed datagrams (a Malformed fraction): truncated inside the first
+//     record, a wrong version, garbage, and for v9/IPFIX a data set of an
+//     unknown template. None holds a complete record.
 package flowgen
 
 import (

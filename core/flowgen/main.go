@@ -39,6 +39,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("write-config", "", "write the exporter blocks (HCL) to this file")
 	truthPath := fs.String("truth", "", "write the expected totals (JSON) to this file when done")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // usage printed on stderr
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -217,6 +217,16 @@ func TestMainDurationAndCancel(t *testing.T) {
 	}
 }
 
+func TestMainHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	if err := Main(context.Background(), []string{"-h"}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Errorf("Main(-h): %v", err)
+	}
+	if !strings.Contains(stderr.String(), "-records-per-packet") {
+		t.Errorf("usage lacks flags: %q", stderr.String())
+	}
+}
+
 func TestMainFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"-count-only"},

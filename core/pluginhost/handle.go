@@ -36,6 +36,17 @@ type Handle struct {
 	backoff   time.Duration // wait before the next restart
 }
 
+// A Handle is the dispatch stage's Sink and Enricher (core/dispatch), spelled
+// out here so that pluginhost need not import dispatch.
+var (
+	_ interface {
+		Write(context.Context, *aggregate.Batch) error
+	} = (*Handle)(nil)
+	_ interface {
+		Enrich(context.Context, []uint32) (map[uint32]aggregate.ASInfo, error)
+	} = (*Handle)(nil)
+)
+
 // Name is the block's label.
 func (hd *Handle) Name() string { return hd.block.Name }
 

@@ -425,3 +425,50 @@ func TestCloseKills(t *testing.T) {
 		t.Error("Write after Close succeeded")
 	}
 }
+
+// TestKillMidBatch kills the sink while it writes a batch's rows: the write
+// is retried on a restarted plugin, which first cuts off the rows of the
+// batch it never committed, so every row is in the output exactly once.
+func TestKillMidBatch(t *testing.T) {
+	h, _, reg := newHost(t)
+	path := filepath.Join(t.TempDir(), "flows.jsonl")
+	hd, diags := h.Start(t.Context(), sinkBlock(t, path))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	const n = 200_000
+	b := testBatch("big")
+	b.Rows = make([]aggregate.Row, n)
+	for i := range b.Rows {
+		b.Rows[i] = aggregate.Row{RemoteASN: 174, LocalASN: uint32(i), IPVersion: 4, Bytes: 1, Packets: 1, Flows: 1}
+	}
+
+	pid := hd.pid()
+	done := make(chan error, 1)
+	go func() { done <- hd.Write(t.Context(), b) }()
+	killed := false
+	for !killed {
+		select {
+		case err := <-done:
+			t.Fatalf("Write returned (%v) before the plugin had written a row", err)
+		default:
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+		time.Sleep(time.Millisecond) // poll without taking a core
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Write across the kill: %v", err)
+	}
+	ids := batchIDs(t, path)
+	if len(ids) != n {
+		t.Errorf("%d rows in the output, want %d", len(ids), n)
+	}
+	if got := restarts(t, reg, "out"); got != 1 {
+		t.Errorf("restarts = %v, want 1", got)
+	}
+}

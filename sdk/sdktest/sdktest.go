@@ -25,11 +25,10 @@ func Enricher(t testing.TB, impl sdk.Enricher) *sdk.EnricherClient {
 
 func dispense(t testing.TB, kind sdk.Kind, p plugin.Plugin) any {
 	t.Helper()
-	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{string(kind): p})
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{string(kind): p})
+	// Closing the client shuts the server down too; stopping it here as
+	// well would race with that.
+	t.Cleanup(func() { client.Close() })
 	raw, err := client.Dispense(string(kind))
 	if err != nil {
 		t.Fatalf("dispense %s: %v", kind, err)

@@ -234,3 +234,29 @@ func TestServerCPU(t *testing.T) {
 		t.Errorf("ServerCPU grew by %v over a query that computed 500,000 md5s", used)
 	}
 }
+
+// TestMissingBinariesFailTheTest runs itself in a child process without
+// server binaries: NewDB must fail the test (never skip it) and say what to
+// run.
+func TestMissingBinariesFailTheTest(t *testing.T) {
+	if os.Getenv("PGTEST_CHILD_MISSING") == "1" {
+		NewDB(t)
+		t.Log("NewDB returned without binaries")
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMissingBinariesFailTheTest$", "-test.v")
+	cmd.Env = append(os.Environ(), "PGTEST_CHILD_MISSING=1", BinDirEnv+"="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("child without binaries: %v, want a failing exit\n%s", err, out)
+	}
+	for _, want := range []string{"--- FAIL: TestMissingBinariesFailTheTest", "scripts/ensure-postgres.sh"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("child output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "SKIP") || strings.Contains(string(out), "NewDB returned") {
+		t.Errorf("child went on without binaries:\n%s", out)
+	}
+}

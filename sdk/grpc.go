@@ -17,8 +17,8 @@ import (
 )
 
 // Sizes of the parts a batch and an Enrich call are cut into. gRPC limits a
-// message to 4 MiB: a row is at most 48 bytes on the wire, so a chunk of
-// rows stays under 1 MiB; AS names are cut by their size.
+// message to 4 MiB: a row is at most 49 bytes on the wire (15 typical), so a
+// chunk of rows stays under 1 MiB; AS names are cut by their size.
 const (
 	chunkRows      = 16384
 	chunkNameBytes = 1 << 20
@@ -248,33 +248,32 @@ func sendBatch(stream grpc.ClientStreamingClient[pb.WriteRequest, pb.WriteRespon
 	}
 
 	// One chunk, reused: Send has encoded the message when it returns.
-	n := min(len(b.Rows), chunkRows)
-	c := &pb.RowChunk{
-		Interface: make([]uint32, 0, n), Direction: make([]uint32, 0, n),
-		RemoteAsn: make([]uint32, 0, n), LocalAsn: make([]uint32, 0, n),
-		IpVersion: make([]uint32, 0, n), Other: make([]bool, 0, n),
-		Bytes: make([]uint64, 0, n), Packets: make([]uint64, 0, n), Flows: make([]uint64, 0, n),
-	}
+	c := &pb.RowChunk{}
 	req := &pb.WriteRequest{Part: &pb.WriteRequest_Rows{Rows: c}}
 	for start := 0; start < len(b.Rows); start += chunkRows {
-		c.Interface, c.Direction, c.RemoteAsn, c.LocalAsn = c.Interface[:0], c.Direction[:0], c.RemoteAsn[:0], c.LocalAsn[:0]
-		c.IpVersion, c.Other, c.Bytes, c.Packets, c.Flows = c.IpVersion[:0], c.Other[:0], c.Bytes[:0], c.Packets[:0], c.Flows[:0]
-		for _, r := range b.Rows[start:min(start+chunkRows, len(b.Rows))] {
-			c.Interface = append(c.Interface, r.Interface)
-			c.Direction = append(c.Direction, uint32(r.Direction))
-			c.RemoteAsn = append(c.RemoteAsn, r.RemoteASN)
-			c.LocalAsn = append(c.LocalAsn, r.LocalASN)
-			c.IpVersion = append(c.IpVersion, uint32(r.IPVersion))
-			c.Other = append(c.Other, r.Other)
-			c.Bytes = append(c.Bytes, r.Bytes)
-			c.Packets = append(c.Packets, r.Packets)
-			c.Flows = append(c.Flows, r.Flows)
-		}
+		fillChunk(c, b.Rows[start:min(start+chunkRows, len(b.Rows))])
 		if err := stream.Send(req); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fillChunk sets c's columns to rows, reusing their arrays.
+func fillChunk(c *pb.RowChunk, rows []Row) {
+	c.Interface, c.Direction, c.RemoteAsn, c.LocalAsn = c.Interface[:0], c.Direction[:0], c.RemoteAsn[:0], c.LocalAsn[:0]
+	c.IpVersion, c.Other, c.Bytes, c.Packets, c.Flows = c.IpVersion[:0], c.Other[:0], c.Bytes[:0], c.Packets[:0], c.Flows[:0]
+	for _, r := range rows {
+		c.Interface = append(c.Interface, r.Interface)
+		c.Direction = append(c.Direction, uint32(r.Direction))
+		c.RemoteAsn = append(c.RemoteAsn, r.RemoteASN)
+		c.LocalAsn = append(c.LocalAsn, r.LocalASN)
+		c.IpVersion = append(c.IpVersion, uint32(r.IPVersion))
+		c.Other = append(c.Other, r.Other)
+		c.Bytes = append(c.Bytes, r.Bytes)
+		c.Packets = append(c.Packets, r.Packets)
+		c.Flows = append(c.Flows, r.Flows)
+	}
 }
 
 type sinkServer struct {

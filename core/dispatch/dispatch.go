@@ -23,9 +23,10 @@ import (
 )
 
 // Sink stores batches. Write returns nil once the batch is stored for good
-// (the acknowledgement); it must return when ctx is done. A sink may be sent
-// a batch again after a crash or restart and must treat a known batch ID as
-// done. The batch belongs to the call: it is not used after Write returns.
+// (the acknowledgement); it must return when ctx is done and must not change
+// the batch, which a failed write is retried with. A sink may be sent a
+// batch again after a crash or restart and must treat a known batch ID as
+// done.
 type Sink interface {
 	Write(ctx context.Context, b *aggregate.Batch) error
 }
@@ -80,9 +81,6 @@ type Dependencies struct {
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
 }
 
-// ErrNotRunning is returned by Submit outside Start…Stop.
-var ErrNotRunning = errors.New("dispatcher not running")
-
 type state int
 
 const (
@@ -93,18 +91,34 @@ const (
 )
 
 // Dispatcher enriches batches and delivers them to the sinks.
+//
+// Submit only appends to a backlog, because the aggregation stage calls it
+// from a collector worker that must get back to its socket. One intake
+// goroutine enriches each batch and writes it into the queues; one goroutine
+// per sink delivers that sink's queue.
 type Dispatcher struct {
 	logger  *slog.Logger
 	cfg     Configuration
 	metrics *metrics
 
-	mu        sync.Mutex // guards what follows
+	// lifeMu serialises Start, Reload and Stop, so that the set of workers
+	// does not change under Stop.
+	lifeMu sync.Mutex
+
+	mu        sync.Mutex // guards what follows, never held across I/O
 	state     state
 	enrichers []NamedEnricher
-	sinks     []NamedSink
-	workers   map[string]*sinkWorker
 	baseCtx   context.Context
-	submits   sync.WaitGroup // Submit calls under way; Stop waits for them
+	backlog   []*aggregate.Batch
+	submitted uint64     // batches appended to the backlog since New
+	processed uint64     // of those, enriched and queued (or dropped)
+	progress  *sync.Cond // on mu: processed grew or the intake ended
+	wake      chan struct{}
+	intakeEnd chan struct{}
+
+	sinksMu sync.Mutex // guards what follows; held while queues are written
+	sinks   []NamedSink
+	workers map[string]*sinkWorker
 
 	namesMu sync.RWMutex
 	names   map[uint32]aggregate.ASInfo
@@ -152,7 +166,10 @@ func New(logger *slog.Logger, cfg Configuration, deps Dependencies) (*Dispatcher
 		sinks:     slices.Clone(deps.Sinks),
 		workers:   map[string]*sinkWorker{},
 		names:     map[uint32]aggregate.ASInfo{},
+		wake:      make(chan struct{}, 1),
+		intakeEnd: make(chan struct{}),
 	}
+	d.progress = sync.NewCond(&d.mu)
 	for _, e := range d.enrichers {
 		m.initEnricher(e.Name)
 	}
@@ -198,12 +215,17 @@ func validate(enrichers []NamedEnricher, sinks []NamedSink) error {
 // bounded drain on shutdown works even when the caller's context is already
 // cancelled by the signal that asked for the shutdown.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state != stateNew {
 		return errors.New("dispatch: started twice")
 	}
 	d.baseCtx = context.WithoutCancel(ctx)
+
+	d.sinksMu.Lock()
+	defer d.sinksMu.Unlock()
 	started := []*sinkWorker{}
 	for _, s := range d.sinks {
 		w, err := d.newWorker(s)
@@ -220,6 +242,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		go w.run()
 	}
 	d.state = stateRunning
+	go d.intake()
 	d.logger.Info("dispatch started", "sinks", len(d.sinks), "enrichers", len(d.enrichers))
 	return nil
 }
@@ -269,68 +292,118 @@ func (d *Dispatcher) newWorker(s NamedSink) (*sinkWorker, error) {
 	}, nil
 }
 
-// Submit takes a closed interval's batch: it enriches it (b.ASNames is
-// filled in place) and writes it into every sink's queue. It returns once
-// the batch is on disk, after at most one EnrichTimeout per enricher and the
-// writes. Problems are logged and counted here; the returned error is for
-// callers that want to know more.
-func (d *Dispatcher) Submit(b *aggregate.Batch) error {
-	d.mu.Lock()
-	if d.state != stateRunning {
-		d.mu.Unlock()
-		return fmt.Errorf("submit batch %s: %w", b.ID, ErrNotRunning)
-	}
-	enrichers := d.enrichers
-	ctx := d.baseCtx
-	d.submits.Add(1)
-	d.mu.Unlock()
-	defer d.submits.Done()
-
-	d.enrich(ctx, b, enrichers)
-
+// Submit takes a closed interval's batch and returns at once: the intake
+// goroutine enriches it (filling b.ASNames in place; the caller lets go of b)
+// and writes it into every sink's queue. Problems are logged and counted.
+func (d *Dispatcher) Submit(b *aggregate.Batch) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.state != stateRunning {
+		// Components stop in reverse order: this is a wiring mistake.
+		d.logger.Error("batch submitted while dispatch is not running; dropped",
+			"batch", b.ID, "rows", len(b.Rows))
+		return
+	}
+	d.backlog = append(d.backlog, b)
+	d.submitted++
+	if n := len(d.backlog); n > 1 {
+		d.logger.Warn("batches waiting for enrichment", "waiting", n)
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Flush returns once every batch submitted before the call is in the sinks'
+// queues (or was dropped for a reason that was counted).
+func (d *Dispatcher) Flush() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	target := d.submitted
+	for d.processed < target {
+		d.progress.Wait()
+	}
+}
+
+// intake enriches and queues the backlog in order. It ends once Stop has
+// begun and the backlog is empty.
+func (d *Dispatcher) intake() {
+	defer close(d.intakeEnd)
+	for {
+		d.mu.Lock()
+		for len(d.backlog) == 0 {
+			if d.state != stateRunning {
+				d.mu.Unlock()
+				return
+			}
+			d.mu.Unlock()
+			<-d.wake
+			d.mu.Lock()
+		}
+		b := d.backlog[0]
+		d.backlog[0] = nil
+		d.backlog = d.backlog[1:]
+		enrichers, ctx := d.enrichers, d.baseCtx
+		d.mu.Unlock()
+
+		d.enrich(ctx, b, enrichers)
+		d.enqueue(b)
+
+		d.mu.Lock()
+		d.processed++
+		d.progress.Broadcast()
+		d.mu.Unlock()
+	}
+}
+
+// enqueue writes a batch into every sink's queue.
+func (d *Dispatcher) enqueue(b *aggregate.Batch) {
+	d.sinksMu.Lock()
+	defer d.sinksMu.Unlock()
 	if len(d.workers) == 0 {
 		d.logger.Debug("no sink configured, batch dropped",
 			"batch", b.ID, "start", b.Start, "partial", b.Partial, "rows", len(b.Rows), "as_names", len(b.ASNames))
-		return nil
+		return
 	}
 	data := EncodeBatch(nil, b)
-	var errs []error
 	for _, s := range d.sinks {
 		if w := d.workers[s.Name]; w != nil {
-			if err := w.put(b.ID, data); err != nil {
-				errs = append(errs, fmt.Errorf("sink %s: %w", s.Name, err))
-			}
+			w.put(b.ID, data)
 		}
 	}
-	return errors.Join(errs...)
 }
 
-// Stop accepts no more batches, waits up to timeout for the queues to be
-// delivered, then cancels what is still being written. What is undelivered
-// stays on disk for the next Start.
+// Stop accepts no more batches, queues those already submitted, waits up to
+// timeout for the queues to be delivered, then cancels what is still being
+// written. What is undelivered stays on disk for the next Start.
 func (d *Dispatcher) Stop(timeout time.Duration) error {
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
 	d.mu.Lock()
 	if d.state != stateRunning {
 		d.state = stateStopped
 		d.mu.Unlock()
 		return nil
 	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	d.state = stateStopping
 	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+	// The backlog, the partial interval closed at shutdown included, goes
+	// into the queues whatever the timeout: each enricher call is bounded.
+	<-d.intakeEnd
 
-	// A batch being submitted now still goes into the queues.
-	d.submits.Wait()
-
-	d.mu.Lock()
+	d.sinksMu.Lock()
 	workers := slices.Collect(maps.Values(d.workers))
-	d.mu.Unlock()
+	d.sinksMu.Unlock()
 	for _, w := range workers {
 		close(w.drain)
 	}
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
 	for _, w := range workers {
 		timedOut := false
 		select {
@@ -352,6 +425,7 @@ func (d *Dispatcher) Stop(timeout time.Duration) error {
 
 	d.mu.Lock()
 	d.state = stateStopped
+	d.progress.Broadcast()
 	d.mu.Unlock()
 	d.logger.Info("dispatch stopped")
 	return nil
@@ -377,48 +451,44 @@ func (d *Dispatcher) Reload(enrichers []NamedEnricher, sinks []NamedSink) error 
 	if err := validate(enrichers, sinks); err != nil {
 		return fmt.Errorf("dispatch reload: %w", err)
 	}
+	d.lifeMu.Lock()
+	defer d.lifeMu.Unlock()
 	d.mu.Lock()
-	switch d.state {
-	case stateStopping, stateStopped:
-		d.mu.Unlock()
+	st := d.state
+	d.mu.Unlock()
+	if st == stateStopping || st == stateStopped {
 		return errors.New("dispatch reload: stopping")
-	case stateNew:
-		d.enrichers, d.sinks = slices.Clone(enrichers), slices.Clone(sinks)
-		for _, e := range enrichers {
-			d.metrics.initEnricher(e.Name)
-		}
-		for _, s := range sinks {
-			d.metrics.initSink(s.Name)
-		}
-		d.mu.Unlock()
-		return nil
 	}
 
-	// Open new queues first so that a failure leaves everything as it was.
+	d.sinksMu.Lock()
 	added := map[string]*sinkWorker{}
-	for _, s := range sinks {
-		if d.workers[s.Name] != nil {
-			continue
+	if st == stateRunning {
+		// Open new queues first so that a failure leaves everything as it
+		// was.
+		for _, s := range sinks {
+			if d.workers[s.Name] != nil {
+				continue
+			}
+			w, err := d.newWorker(s)
+			if err != nil {
+				d.sinksMu.Unlock()
+				return fmt.Errorf("dispatch reload: %w", err)
+			}
+			added[s.Name] = w
 		}
-		w, err := d.newWorker(s)
-		if err != nil {
-			d.mu.Unlock()
-			return fmt.Errorf("dispatch reload: %w", err)
-		}
-		added[s.Name] = w
 	}
 	for _, s := range sinks {
+		d.metrics.initSink(s.Name)
 		if w := added[s.Name]; w != nil {
 			d.workers[s.Name] = w
 			go w.run()
 			d.logger.Info("sink added", "sink", s.Name)
-			continue
+		} else if w := d.workers[s.Name]; w != nil {
+			if err := w.queue.SetConfiguration(d.queueConfiguration(s)); err != nil {
+				w.logger.Error("queue limits not changed", "err", err) // validated above
+			}
+			w.setSink(s.Sink)
 		}
-		w := d.workers[s.Name]
-		if err := w.queue.SetConfiguration(d.queueConfiguration(s)); err != nil {
-			w.logger.Error("queue limits not changed", "err", err) // validated above
-		}
-		w.setSink(s.Sink)
 	}
 	var removed []*sinkWorker
 	for name, w := range d.workers {
@@ -427,10 +497,14 @@ func (d *Dispatcher) Reload(enrichers []NamedEnricher, sinks []NamedSink) error 
 			delete(d.workers, name)
 		}
 	}
+	d.sinks = slices.Clone(sinks)
+	d.sinksMu.Unlock()
+
 	for _, e := range enrichers {
 		d.metrics.initEnricher(e.Name)
 	}
-	d.enrichers, d.sinks = slices.Clone(enrichers), slices.Clone(sinks)
+	d.mu.Lock()
+	d.enrichers = slices.Clone(enrichers)
 	d.mu.Unlock()
 
 	for _, w := range removed {

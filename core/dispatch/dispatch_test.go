@@ -203,9 +203,6 @@ func TestStopDrainsWithinTimeout(t *testing.T) {
 	if diff := cmp.Diff(ids(sink.all()), []string{batchID(0), batchID(1), batchID(2)}); diff != "" {
 		t.Fatalf("delivered by Stop (-got +want):\n%s", diff)
 	}
-	if err := d.Submit(testBatch("late", 1)); !errors.Is(err, ErrNotRunning) {
-		t.Fatalf("Submit after Stop: %v, want ErrNotRunning", err)
-	}
 }
 
 func TestUndeliveredGoOutAfterRestart(t *testing.T) {
@@ -280,19 +277,11 @@ func TestQueueLimit(t *testing.T) {
 			})
 			submit(t, d, testBatch(batchID(0), 100))
 			<-sink.entered
-			var refused int
 			for i := 1; i < 5; i++ {
-				if err := d.Submit(testBatch(batchID(i), 100)); errors.Is(err, ErrQueueFull) {
-					refused++
-				} else if err != nil {
-					t.Fatal(err)
-				}
+				submit(t, d, testBatch(batchID(i), 100))
 			}
 			checkCounter(t, d.metrics.dropped.WithLabelValues("db", tt.reason), 2)
 			checkCounter(t, d.metrics.queueBatches.WithLabelValues("db"), float64(len(tt.delivered)))
-			if tt.queue.OnFull == Pause && refused != 2 {
-				t.Errorf("%d Submit calls reported a full queue, want 2", refused)
-			}
 
 			sink.unblock()
 			if diff := cmp.Diff(ids(sink.wait(t, len(tt.delivered))), tt.delivered); diff != "" {
@@ -550,13 +539,79 @@ lastfluss_sink_queue_batches{sink="old"} 0
 	}
 }
 
-func TestSubmitBeforeStart(t *testing.T) {
-	d, err := New(testLogger(t), testConfiguration(t.TempDir()), Dependencies{})
+func TestSubmitOutsideStartStop(t *testing.T) {
+	stateDir := t.TempDir()
+	sink := newRecordSink()
+	d, err := New(testLogger(t), testConfiguration(stateDir), Dependencies{Sinks: []NamedSink{{Name: "db", Sink: sink}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Submit(testBatch("x", 1)); !errors.Is(err, ErrNotRunning) {
-		t.Fatalf("Submit before Start: %v, want ErrNotRunning", err)
+	d.Submit(testBatch("early", 1)) // logged and dropped: no queue is open yet
+	d.Flush()
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, d, testBatch("running", 1))
+	if err := d.Stop(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	d.Submit(testBatch("late", 1))
+	d.Flush()
+	if diff := cmp.Diff(ids(sink.all()), []string{"running"}); diff != "" {
+		t.Fatalf("delivered (-got +want):\n%s", diff)
+	}
+	if files := queuedFiles(t, stateDir, "db"); len(files) != 0 {
+		t.Fatalf("queued after Stop: %v", files)
+	}
+}
+
+// Submit must not wait for enrichment: the aggregation stage calls it from
+// a collector worker.
+func TestSubmitDoesNotWaitForEnrichers(t *testing.T) {
+	release := make(chan struct{})
+	cfg := testConfiguration(t.TempDir())
+	cfg.EnrichTimeout = time.Hour // only the release ends the call
+	sink := newRecordSink()
+	d, _ := startDispatcher(t, cfg, Dependencies{
+		Enrichers: []NamedEnricher{{Name: "slow", Enricher: gateEnricher{release}}},
+		Sinks:     []NamedSink{{Name: "db", Sink: sink}},
+	})
+	for i := range 3 {
+		d.Submit(testBatch(batchID(i), 10)) // would block here if it enriched
+	}
+	close(release)
+	if diff := cmp.Diff(ids(sink.wait(t, 3)), []string{batchID(0), batchID(1), batchID(2)}); diff != "" {
+		t.Fatalf("delivered (-got +want):\n%s", diff)
+	}
+}
+
+// Stop queues what was submitted before it, the partial interval closed at
+// shutdown included, and delivers it.
+func TestStopQueuesTheBacklog(t *testing.T) {
+	release := make(chan struct{})
+	cfg := testConfiguration(t.TempDir())
+	cfg.EnrichTimeout = time.Hour
+	sink := newRecordSink()
+	d, _ := startDispatcher(t, cfg, Dependencies{
+		Enrichers: []NamedEnricher{{Name: "slow", Enricher: gateEnricher{release}}},
+		Sinks:     []NamedSink{{Name: "db", Sink: sink}},
+	})
+	d.Submit(testBatch(batchID(0), 10))
+	partial := testBatch(batchID(1), 10)
+	partial.Partial = true
+	d.Submit(partial)
+	stopped := make(chan error)
+	go func() { stopped <- d.Stop(time.Minute) }()
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	got := sink.all()
+	if diff := cmp.Diff(ids(got), []string{batchID(0), batchID(1)}); diff != "" {
+		t.Fatalf("delivered by Stop (-got +want):\n%s", diff)
+	}
+	if !got[1].Partial {
+		t.Fatal("partial flag lost")
 	}
 }
 

@@ -133,7 +133,20 @@ func (e stuckEnricher) Enrich(context.Context, []uint32) (map[uint32]aggregate.A
 	return map[uint32]aggregate.ASInfo{174: {Name: "TOO-LATE"}}, nil
 }
 
+// gateEnricher honours its context but otherwise answers only once released.
+type gateEnricher struct{ release chan struct{} }
+
+func (e gateEnricher) Enrich(ctx context.Context, _ []uint32) (map[uint32]aggregate.ASInfo, error) {
+	select {
+	case <-e.release:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 var (
+	_ Enricher = gateEnricher{}
 	_ Sink     = (*recordSink)(nil)
 	_ Sink     = (*failSink)(nil)
 	_ Sink     = (*blockSink)(nil)
@@ -172,11 +185,12 @@ func startDispatcher(t *testing.T, cfg Configuration, deps Dependencies) (*Dispa
 	return d, reg
 }
 
+// submit hands b over and waits until it is in the queues, so that tests
+// read metrics at a known point.
 func submit(t *testing.T, d *Dispatcher, b *aggregate.Batch) {
 	t.Helper()
-	if err := d.Submit(b); err != nil {
-		t.Fatalf("Submit %s: %v", b.ID, err)
-	}
+	d.Submit(b)
+	d.Flush()
 }
 
 func ids(batches []*aggregate.Batch) []string {

@@ -49,7 +49,7 @@ func (w *sinkWorker) currentSink() Sink {
 }
 
 // put queues an encoded batch, counting and logging what the limit costs.
-func (w *sinkWorker) put(id string, data []byte) error {
+func (w *sinkWorker) put(id string, data []byte) {
 	dropped, err := w.queue.Put(data)
 	if len(dropped) > 0 {
 		w.metrics.dropped.WithLabelValues(w.name, ReasonDropOldest).Add(float64(len(dropped)))
@@ -69,7 +69,6 @@ func (w *sinkWorker) put(id string, data []byte) error {
 		w.metrics.dropped.WithLabelValues(w.name, ReasonWriteError).Inc()
 		w.logger.Error("batch could not be queued for this sink", "batch", id, "err", err)
 	}
-	return err
 }
 
 // run delivers the queue in order until cancelled, or, once draining, until

@@ -108,6 +108,19 @@ FROM information_schema.columns WHERE table_name = 'traffic' ORDER BY ordinal_po
 		t.Errorf("%d rows stored, want 10", got)
 	}
 
+	// Writes run under the configured statement_timeout.
+	for _, c := range []struct{ setting, want string }{
+		{"statement_timeout", "30s"}, {"application_name", "lastfluss-sink-postgres"},
+	} {
+		var got string
+		if err := s.Pool().QueryRow(context.Background(), "SELECT current_setting($1)", c.setting).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s = %q on the sink's connections, want %q", c.setting, got, c.want)
+		}
+	}
+
 	// A restart finds everything in place and changes nothing.
 	newSink(t, dsn, nil)
 	if got := queryInt(t, conn, "SELECT count(*) FROM lastfluss_schema_migrations"); got != 1 {
@@ -238,32 +251,11 @@ func TestSameBatchTwiceStoredOnce(t *testing.T) {
 	}
 }
 
-// TestConnectionKilledMidBatch ends the sink's server process while its
-// COPY is half done: the batch fails, nothing of it is stored, and a retry
-// stores it exactly once.
-func TestConnectionKilledMidBatch(t *testing.T) {
+// parkCopy waits until a COPY parked by installPark's trigger waits on the
+// advisory lock, and returns its backend's pid and the rows it had copied.
+func parkCopy(t *testing.T, conn *pgx.Conn, done <-chan error) (pid int32, copied int64) {
+	t.Helper()
 	ctx := context.Background()
-	dsn := pgtest.NewDB(t)
-	s := newSink(t, dsn, nil)
-	conn := connect(t, dsn)
-	const n, sentinel = 200_000, 100_000
-	b := bigBatch(batchID("fra1", minute, 1), minute, n)
-
-	// A row trigger parks the COPY at row `sentinel` on an advisory lock
-	// this test holds: the kill lands in the middle, deterministically.
-	exec(t, conn, `CREATE FUNCTION park() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.bytes = `+itoa(1000+sentinel)+` THEN PERFORM pg_advisory_lock(4242); END IF;
-  RETURN NEW;
-END $$`)
-	exec(t, conn, "CREATE TRIGGER park BEFORE INSERT ON traffic FOR EACH ROW EXECUTE FUNCTION park()")
-	exec(t, conn, "SELECT pg_advisory_lock(4242)")
-
-	done := make(chan error, 1)
-	go func() { done <- s.Write(ctx, b) }()
-
-	var pid int32
-	var copied int64
 	for pid == 0 {
 		select {
 		case err := <-done:
@@ -280,6 +272,73 @@ WHERE a.datname = current_database() AND a.wait_event = 'advisory'`).Scan(&pid, 
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	return pid, copied
+}
+
+// installPark makes COPY into traffic wait on advisory lock 4242, taken
+// here on conn, when it reaches the row with bytes = 1000+sentinel.
+func installPark(t *testing.T, conn *pgx.Conn, sentinel int) {
+	t.Helper()
+	exec(t, conn, `CREATE FUNCTION park() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.bytes = `+itoa(1000+sentinel)+` THEN PERFORM pg_advisory_lock(4242); END IF;
+  RETURN NEW;
+END $$`)
+	exec(t, conn, "CREATE TRIGGER park BEFORE INSERT ON traffic FOR EACH ROW EXECUTE FUNCTION park()")
+	exec(t, conn, "SELECT pg_advisory_lock(4242)")
+}
+
+// TestCancelledMidBatch cancels the Write's context (the core's deadline)
+// in the middle of its COPY: an error, and nothing stored.
+func TestCancelledMidBatch(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	s := newSink(t, dsn, nil)
+	conn := connect(t, dsn)
+	const n, sentinel = 50_000, 25_000
+	b := bigBatch(batchID("fra1", minute, 1), minute, n)
+	installPark(t, conn, sentinel)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Write(ctx, b) }()
+	parkCopy(t, conn, done)
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled Write succeeded")
+	}
+	exec(t, conn, "SELECT pg_advisory_unlock(4242)")
+	exec(t, conn, "DROP TRIGGER park ON traffic")
+	// The server may finish the rollback a moment after the client gave up.
+	for queryInt(t, conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()") > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := queryInt(t, conn, "SELECT count(*) FROM traffic"); got != 0 {
+		t.Errorf("%d rows of the cancelled batch stored", got)
+	}
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got := queryInt(t, conn, "SELECT count(*) FROM traffic"); got != n {
+		t.Errorf("%d rows after the retry, want %d", got, n)
+	}
+}
+
+// TestConnectionKilledMidBatch ends the sink's server process while its
+// COPY is half done: the batch fails, nothing of it is stored, and a retry
+// stores it exactly once.
+func TestConnectionKilledMidBatch(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDB(t)
+	s := newSink(t, dsn, nil)
+	conn := connect(t, dsn)
+	const n, sentinel = 200_000, 100_000
+	b := bigBatch(batchID("fra1", minute, 1), minute, n)
+
+	// A row trigger parks the COPY at row `sentinel` on an advisory lock
+	// this test holds: the kill lands in the middle, deterministically.
+	installPark(t, conn, sentinel)
+	done := make(chan error, 1)
+	go func() { done <- s.Write(ctx, b) }()
+	pid, copied := parkCopy(t, conn, done)
 	if copied == 0 || copied >= n {
 		t.Errorf("parked after %d rows, want in the middle of %d", copied, n)
 	}

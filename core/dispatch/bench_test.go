@@ -1,8 +1,12 @@
 package dispatch
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/lastfluss/lastfluss/core/aggregate"
 )
 
 // BenchmarkQueueRoundTrip measures one batch through a sink's queue: encode,
@@ -60,4 +64,35 @@ func BenchmarkCodec(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDispatch measures a batch from Submit to the acknowledgement of
+// an in-process sink: enrichment with one enricher, queue write, read back,
+// decode.
+func BenchmarkDispatch(b *testing.B) {
+	for _, rows := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			sink := newRecordSink()
+			names := &mapEnricher{names: map[uint32]aggregate.ASInfo{174: {Name: "COGENT"}}}
+			d, err := New(discardLogger(), testConfiguration(b.TempDir()), Dependencies{
+				Enrichers: []NamedEnricher{{Name: "file", Enricher: names}},
+				Sinks:     []NamedSink{{Name: "db", Sink: sink}},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := d.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			defer d.Stop(time.Minute)
+			batch := testBatch(batchID(1), rows)
+			b.ReportAllocs()
+			for b.Loop() {
+				d.Submit(batch)
+				if got := <-sink.got; len(got.Rows) != rows {
+					b.Fatalf("%d rows delivered, want %d", len(got.Rows), rows)
+				}
+			}
+		})
+	}
 }

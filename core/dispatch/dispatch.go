@@ -218,14 +218,16 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.lifeMu.Lock()
 	defer d.lifeMu.Unlock()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.state != stateNew {
+	st := d.state
+	d.mu.Unlock()
+	if st != stateNew {
 		return errors.New("dispatch: started twice")
 	}
+	// Written before any goroutine that reads it starts; Reload reads it
+	// under lifeMu.
 	d.baseCtx = context.WithoutCancel(ctx)
 
 	d.sinksMu.Lock()
-	defer d.sinksMu.Unlock()
 	started := []*sinkWorker{}
 	for _, s := range d.sinks {
 		w, err := d.newWorker(s)
@@ -235,15 +237,21 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 				<-w.done
 			}
 			clear(d.workers)
+			d.sinksMu.Unlock()
 			return err
 		}
 		started = append(started, w)
 		d.workers[s.Name] = w
 		go w.run()
 	}
+	d.sinksMu.Unlock()
+
+	d.mu.Lock()
 	d.state = stateRunning
+	enrichers := len(d.enrichers)
+	d.mu.Unlock()
 	go d.intake()
-	d.logger.Info("dispatch started", "sinks", len(d.sinks), "enrichers", len(d.enrichers))
+	d.logger.Info("dispatch started", "sinks", len(started), "enrichers", enrichers)
 	return nil
 }
 

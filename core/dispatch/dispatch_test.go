@@ -656,3 +656,19 @@ func TestStartOnUnwritableStateDir(t *testing.T) {
 		t.Fatal("Start with a file as state directory succeeded")
 	}
 }
+
+func TestMillionRowBatchReachesEverySink(t *testing.T) {
+	sinks := []*recordSink{newRecordSink(), newRecordSink()}
+	d, _ := startDispatcher(t, testConfiguration(t.TempDir()), Dependencies{
+		Enrichers: []NamedEnricher{{Name: "file", Enricher: &mapEnricher{names: map[uint32]aggregate.ASInfo{
+			64500: {Name: "LOCAL-A"}, 64501: {Name: "LOCAL-B"}, 64502: {Name: "LOCAL-C"},
+		}}}},
+		Sinks: []NamedSink{{Name: "a", Sink: sinks[0]}, {Name: "b", Sink: sinks[1]}},
+	})
+	d.Submit(testBatch(batchID(1), 1_000_000))
+	want := testBatch(batchID(1), 1_000_000)
+	want.ASNames = map[uint32]aggregate.ASInfo{64500: {Name: "LOCAL-A"}, 64501: {Name: "LOCAL-B"}, 64502: {Name: "LOCAL-C"}}
+	for _, s := range sinks {
+		diffBatch(t, s.wait(t, 1)[0], want)
+	}
+}

@@ -51,7 +51,8 @@ cleanup() {
 		rm -f "$policy"
 	fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 
 # Clusters that exist before the install are the operator's: leave them be.
 before=""
@@ -70,11 +71,9 @@ fi
 # at boot.
 if command -v pg_lsclusters >/dev/null 2>&1; then
 	pg_lsclusters -h 2>/dev/null | while read -r ver name _port status _rest; do
-		case "
-$before
-" in *"
-$ver/$name
-"*) continue ;; esac
+		if printf '%s\n' "$before" | grep -qx "$ver/$name"; then
+			continue
+		fi
 		if [ "$status" = "online" ]; then
 			pg_ctlcluster "$ver" "$name" stop >/dev/null 2>&1 || true
 		fi
@@ -86,7 +85,16 @@ $ver/$name
 fi
 
 if ! have_binaries; then
-	echo "ensure-postgres: installed, but $BINDIR/initdb is still missing (is PostgreSQL $PGVERSION in this release's archive? try PGVERSION=<major>)" >&2
-	exit 1
+	# The metapackage brought another major version: the tests take the
+	# newest /usr/lib/postgresql/*/bin, so that one will do.
+	for dir in /usr/lib/postgresql/*/bin; do
+		if [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ]; then
+			BINDIR=$dir
+		fi
+	done
+	if ! have_binaries; then
+		echo "ensure-postgres: installed, but no initdb in /usr/lib/postgresql/*/bin (is PostgreSQL in this release's archive?)" >&2
+		exit 1
+	fi
 fi
-echo "ensure-postgres: PostgreSQL $PGVERSION ready in $BINDIR" >&2
+echo "ensure-postgres: PostgreSQL server binaries ready in $BINDIR" >&2

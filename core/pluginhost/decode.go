@@ -69,10 +69,11 @@ func decodeConfig(p config.Plugin, s sdk.Schema) (sdk.Config, hcl.Diagnostics) {
 			d.Subject = p.Range.Ptr()
 		}
 	}
-	if diags.HasErrors() {
+	if val.IsNull() || !val.IsKnown() {
 		return nil, diags
 	}
 
+	// Go on after errors, so that a bad duration is reported with them.
 	cfg := sdk.Config{}
 	for _, a := range s.Attributes {
 		v := val.GetAttr(a.Name)
@@ -109,6 +110,9 @@ func decodeConfig(p config.Plugin, s sdk.Schema) (sdk.Config, hcl.Diagnostics) {
 			}
 			cfg[a.Name] = l
 		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
 	}
 	return cfg, diags
 }

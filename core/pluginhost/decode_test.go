@@ -54,11 +54,13 @@ func TestDecodeConfig(t *testing.T) {
     dsn     = "x"
     batch   = "many"
     verbose = [true]
-    colour  = "blue"`,
+    colour  = "blue"
+    timeout = "soon"`,
 			wantDiags: []string{
 				"lastfluss.hcl:9: Unsupported argument",
 				"lastfluss.hcl:7: Incorrect attribute value type",
 				"lastfluss.hcl:8: Incorrect attribute value type",
+				"lastfluss.hcl:10: Invalid duration",
 			},
 		},
 		{

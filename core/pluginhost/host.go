@@ -176,17 +176,24 @@ func (h *Host) Close() {
 // schema.
 func (hd *Handle) startChecked(ctx context.Context) (sdk.Schema, hcl.Diagnostics) {
 	p := hd.block
+	if p.Plugin == "" || strings.ContainsAny(p.Plugin, `/\`) || strings.HasPrefix(p.Plugin, ".") {
+		return sdk.Schema{}, blockError(p, "Invalid plugin name",
+			fmt.Sprintf("plugin = %q: write the name after lastfluss- of a binary in plugin_dir, such as \"sink-postgres\".", p.Plugin))
+	}
 	hd.path = filepath.Join(hd.host.cfg.PluginDir, "lastfluss-"+p.Plugin)
 	if abs, err := filepath.Abs(hd.path); err == nil {
 		hd.path = abs
 	}
 	if fi, err := os.Stat(hd.path); err != nil || fi.IsDir() {
 		return sdk.Schema{}, blockError(p, "Plugin not found",
-			fmt.Sprintf("%s %q uses plugin %q, but there is no executable %s. Build the plugins (make) or check plugin_dir.",
-				p.Kind, p.Name, p.Plugin, hd.path))
+			fmt.Sprintf("plugin %q has no executable %s. Build the plugins (make) or check plugin_dir.", p.Plugin, hd.path))
 	}
 	if err := hd.launch(ctx); err != nil {
-		return sdk.Schema{}, blockError(p, "Plugin failed to start", err.Error())
+		summary := "Plugin failed to start"
+		if errors.As(err, new(incompatibleError)) {
+			summary = "Incompatible plugin"
+		}
+		return sdk.Schema{}, blockError(p, summary, err.Error())
 	}
 	schema, err := hd.current().GetConfigSchema(ctx)
 	if err != nil {
@@ -217,8 +224,8 @@ func (hd *Handle) launch(ctx context.Context) error {
 	if err != nil {
 		client.Kill()
 		if v, ok := handshakeVersion(err); ok {
-			return fmt.Errorf("%s speaks plugin API version %d, this lastfluss speaks version %d: rebuild the plugin against this lastfluss's sdk",
-				hd.path, v, sdk.APIVersion)
+			return incompatibleError(fmt.Sprintf("%s speaks plugin API version %d, this lastfluss speaks version %d: rebuild the plugin against this lastfluss's sdk",
+				hd.path, v, sdk.APIVersion))
 		}
 		return fmt.Errorf("%s: %w", hd.path, err)
 	}
@@ -236,17 +243,22 @@ func (hd *Handle) launch(ctx context.Context) error {
 	switch {
 	case info.APIVersion != sdk.APIVersion:
 		client.Kill()
-		return fmt.Errorf("%s speaks plugin API version %d, this lastfluss speaks version %d: rebuild the plugin against this lastfluss's sdk",
-			hd.path, info.APIVersion, sdk.APIVersion)
+		return incompatibleError(fmt.Sprintf("%s speaks plugin API version %d, this lastfluss speaks version %d: rebuild the plugin against this lastfluss's sdk",
+			hd.path, info.APIVersion, sdk.APIVersion))
 	case info.Kind != kind:
 		client.Kill()
-		return fmt.Errorf("%s is a plugin of kind %q, %s %q needs kind %q", hd.path, info.Kind, hd.block.Kind, hd.block.Name, kind)
+		return incompatibleError(fmt.Sprintf("%s is a plugin of kind %q, %s %q needs kind %q", hd.path, info.Kind, hd.block.Kind, hd.block.Name, kind))
 	}
 	hd.mu.Lock()
 	hd.client, hd.rpc, hd.raw, hd.info, hd.since = client, rpc, raw, info, time.Now()
 	hd.mu.Unlock()
 	return nil
 }
+
+// incompatibleError is a plugin of another API version or kind.
+type incompatibleError string
+
+func (e incompatibleError) Error() string { return string(e) }
 
 // handshakeVersion reads the plugin's protocol version out of go-plugin's
 // error for a handshake with another API version.

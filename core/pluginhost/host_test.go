@@ -66,6 +66,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // records returns the JSON log records with message msg.
 func (b *syncBuffer) records(msg string) []map[string]any {
 	b.mu.Lock()
@@ -79,6 +85,17 @@ func (b *syncBuffer) records(msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// await returns the records with message msg once there are some: plugin
+// log lines arrive asynchronously, through the plugin's stderr.
+func (b *syncBuffer) await(msg string) []map[string]any {
+	for {
+		if recs := b.records(msg); len(recs) > 0 {
+			return recs
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func newHost(t *testing.T) (*Host, *syncBuffer, *prometheus.Registry) {
@@ -211,7 +228,7 @@ func TestSinkWriteAndLogs(t *testing.T) {
 		t.Errorf("restarts = %v, want 0", got)
 	}
 	// The plugin's hclog line arrives at its own level, under the block's name.
-	recs := logs.records("configured")
+	recs := logs.await("configured")
 	if len(recs) != 1 || recs[0]["level"] != "INFO" || recs[0]["plugin"] != "out" || recs[0]["path"] != path {
 		t.Errorf("plugin log records %v, want one at INFO with plugin=out and path", recs)
 	}
@@ -277,10 +294,10 @@ enrich "names" {
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("Enrich (-got +want):\n%s", diff)
 	}
-	if recs := logs.records("configured"); len(recs) != 1 || recs[0]["level"] != "WARN" {
+	if recs := logs.await("configured"); len(recs) != 1 || recs[0]["level"] != "WARN" {
 		t.Errorf("plugin log records %v, want one at WARN", recs)
 	}
-	if strings.Contains(logs.buf.String(), "hunter2") {
+	if strings.Contains(logs.String(), "hunter2") {
 		t.Error("a sensitive value reached the log")
 	}
 }
@@ -296,24 +313,30 @@ func TestStartRefused(t *testing.T) {
 			name:        "missing binary",
 			src:         `sink "db" { plugin = "sink-nope" }`,
 			wantSummary: "Plugin not found",
-			wantDetail:  fmt.Sprintf(`sink "db" uses plugin "sink-nope", but there is no executable %s`, filepath.Join(pluginDir, "lastfluss-sink-nope")),
+			wantDetail:  fmt.Sprintf(`sink "db": plugin "sink-nope" has no executable %s.`, filepath.Join(pluginDir, "lastfluss-sink-nope")),
+		},
+		{
+			name:        "a path for a name",
+			src:         `sink "db" { plugin = "../sink-jsonl" }`,
+			wantSummary: "Invalid plugin name",
+			wantDetail:  `plugin = "../sink-jsonl": write the name after lastfluss- of a binary in plugin_dir`,
 		},
 		{
 			name:        "handshake of another API version",
 			src:         `sink "old" { plugin = "oldapi" }`,
-			wantSummary: "Plugin failed to start",
+			wantSummary: "Incompatible plugin",
 			wantDetail:  fmt.Sprintf("speaks plugin API version %d, this lastfluss speaks version %d: rebuild the plugin", sdk.APIVersion+1, sdk.APIVersion),
 		},
 		{
 			name:        "Info of another API version",
 			src:         `sink "info" { plugin = "infoapi" }`,
-			wantSummary: "Plugin failed to start",
+			wantSummary: "Incompatible plugin",
 			wantDetail:  fmt.Sprintf("lastfluss-infoapi speaks plugin API version 99, this lastfluss speaks version %d", sdk.APIVersion),
 		},
 		{
 			name:        "wrong kind",
 			src:         `enrich "x" { plugin = "sink-jsonl" }`,
-			wantSummary: "Plugin failed to start",
+			wantSummary: "Incompatible plugin",
 			wantDetail:  `lastfluss-sink-jsonl is a plugin of kind "sink", enrich "x" needs kind "enricher"`,
 		},
 		{

@@ -111,7 +111,11 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 	aggCfg := aggregate.DefaultConfiguration()
 	aggCfg.CollectorID = cfg.CollectorID
 	aggCfg.Interval = cfg.Interval
-	d.merger = aggregate.NewMerger(logger, aggCfg, d.reg, d.pipeline.Submit)
+	bm := newBatchMetrics(d.metrics.Registry, d.templates)
+	d.merger = aggregate.NewMerger(logger, aggCfg, d.reg, func(b *aggregate.Batch) {
+		bm.observe(b)
+		d.pipeline.Submit(b)
+	})
 
 	d.collector, err = collector.New(ctx, logger, collector.Configuration{Listen: cfg.Listen, Interval: cfg.Interval},
 		collector.Dependencies{Table: &d.table, Merger: d.merger, Templates: d.templates, Registry: d.metrics.Registry})

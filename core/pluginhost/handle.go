@@ -29,7 +29,7 @@ type Handle struct {
 	rpc    plugin.ClientProtocol
 	raw    any // *sdk.SinkClient or *sdk.EnricherClient
 	info   sdk.Info
-	since  time.Time // when the current process started
+	since  time.Time // when the current process was started
 	closed bool
 
 	restartMu sync.Mutex    // one restart at a time
@@ -165,6 +165,9 @@ func (hd *Handle) restart(ctx context.Context, old *plugin.Client) (*plugin.Clie
 	}
 	hd.backoff = min(max(2*hd.backoff, cfg.RestartMin), cfg.RestartMax)
 
+	hd.mu.Lock()
+	hd.since = time.Now() // also when the start fails: the backoff goes on
+	hd.mu.Unlock()
 	hd.host.restarts.WithLabelValues(hd.block.Name).Inc()
 	if err := hd.launch(ctx); err != nil {
 		return nil, nil, fmt.Errorf("restart plugin %s: %w", hd.block.Name, err)

@@ -244,7 +244,7 @@ func TestRestartAfterKill(t *testing.T) {
 	if err := hd.Write(t.Context(), testBatch("b1")); err != nil {
 		t.Fatal(err)
 	}
-	for i, id := range []string{"b2", "b3"} {
+	for i, id := range []string{"b2", "b3", "b4"} {
 		pid := hd.pid()
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill plugin %d: %v", pid, err)
@@ -259,11 +259,19 @@ func TestRestartAfterKill(t *testing.T) {
 			t.Errorf("restarts = %v, want %v", got, want)
 		}
 	}
-	if diff := cmp.Diff(batchIDs(t, path), []string{"b1", "b2", "b3"}); diff != "" {
+	if diff := cmp.Diff(batchIDs(t, path), []string{"b1", "b2", "b3", "b4"}); diff != "" {
 		t.Errorf("batches in the output (-got +want):\n%s", diff)
 	}
-	if n := len(logs.records("plugin restarted")); n != 2 {
-		t.Errorf("%d 'plugin restarted' log records, want 2", n)
+	if n := len(logs.records("plugin restarted")); n != 3 {
+		t.Errorf("%d 'plugin restarted' log records, want 3", n)
+	}
+	// The first restart is at once; then the wait doubles from RestartMin.
+	var waits []any
+	for _, r := range logs.records("plugin exited; restarting") {
+		waits = append(waits, r["after"])
+	}
+	if diff := cmp.Diff(waits, []any{float64(100 * time.Millisecond), float64(200 * time.Millisecond)}); diff != "" {
+		t.Errorf("restart waits in ns (-got +want):\n%s", diff)
 	}
 }
 

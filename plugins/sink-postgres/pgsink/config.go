@@ -1,7 +1,8 @@
 // Package pgsink stores Lastfluss batches in PostgreSQL: a `traffic` table
 // the first Lastfluss's dashboards keep reading, a ledger that makes a
 // replayed batch a no-op, and an `asn` table of AS names. The sink-postgres
-// plugin is a thin main around it; sink-timescale builds on it.
+// plugin is a thin main around it; sink-timescale can build on it (Migrate
+// with more Migrations, WriteBatch, Sink.Pool).
 package pgsink
 
 import (

@@ -523,6 +523,22 @@ func (d *Dispatcher) Reload(enrichers []NamedEnricher, sinks []NamedSink) error 
 	return nil
 }
 
+// Status describes every configured sink's queue and delivery, in config
+// order.
+func (d *Dispatcher) Status() []SinkStatus {
+	d.sinksMu.Lock()
+	defer d.sinksMu.Unlock()
+	out := make([]SinkStatus, 0, len(d.sinks))
+	for _, s := range d.sinks {
+		if w := d.workers[s.Name]; w != nil {
+			out = append(out, w.status())
+		} else {
+			out = append(out, SinkStatus{Name: s.Name})
+		}
+	}
+	return out
+}
+
 // ASNames returns a copy of the latest AS names the enrichers gave.
 func (d *Dispatcher) ASNames() map[uint32]aggregate.ASInfo {
 	d.namesMu.RLock()

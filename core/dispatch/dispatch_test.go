@@ -129,6 +129,10 @@ func TestRetriesUntilSuccess(t *testing.T) {
 	}
 	checkCounter(t, d.metrics.sinkErrors.WithLabelValues("db"), 3)
 	checkCounter(t, d.metrics.delivered.WithLabelValues("db"), 2)
+	st := d.Status()[0]
+	if st.Failures != 0 || !strings.Contains(st.LastError, "attempt 3: database unreachable") || st.LastDelivered.IsZero() {
+		t.Errorf("Status() = %+v, want the third failure remembered and a delivery after it", st)
+	}
 }
 
 func TestBadSinkDoesNotHoldBackOthers(t *testing.T) {
@@ -156,6 +160,10 @@ func TestBadSinkDoesNotHoldBackOthers(t *testing.T) {
 				t.Fatalf("healthy sink got (-got +want):\n%s", diff)
 			}
 			checkCounter(t, d.metrics.queueBatches.WithLabelValues("bad"), 5)
+			st := d.Status()
+			if len(st) != 2 || st[0].Name != "bad" || st[0].QueuedBatches != 5 || st[1].Name != "healthy" {
+				t.Errorf("Status() = %+v, want bad with 5 queued, then healthy", st)
+			}
 			// The healthy worker has acknowledged all: Stop(0) cannot
 			// interrupt it any more, and its bookkeeping is done after.
 			if err := d.Stop(0); err != nil {

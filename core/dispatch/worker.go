@@ -19,8 +19,13 @@ type sinkWorker struct {
 	retryMin time.Duration
 	retryMax time.Duration
 
-	mu      sync.Mutex
-	sink    Sink
+	mu            sync.Mutex // guards what follows
+	sink          Sink
+	lastDelivered time.Time
+	lastError     string
+	lastErrorTime time.Time
+	failures      int // consecutive failed attempts on the current batch
+
 	swapped chan struct{} // a new implementation: retry at once
 
 	ctx    context.Context
@@ -127,6 +132,9 @@ func (w *sinkWorker) run() {
 					"batch", current.ID, "err", err)
 			}
 			w.metrics.delivered.WithLabelValues(w.name).Inc()
+			w.mu.Lock()
+			w.lastDelivered, w.failures = time.Now(), 0
+			w.mu.Unlock()
 			w.logger.Debug("batch delivered", "batch", current.ID, "rows", len(current.Rows),
 				"attempts", attempt+1, "duration", time.Since(start))
 			current, attempt, backoff = nil, 0, w.retryMin
@@ -137,6 +145,9 @@ func (w *sinkWorker) run() {
 		}
 		attempt++
 		w.metrics.sinkErrors.WithLabelValues(w.name).Inc()
+		w.mu.Lock()
+		w.lastError, w.lastErrorTime, w.failures = err.Error(), time.Now(), attempt
+		w.mu.Unlock()
 		w.logger.Warn("sink write failed, retrying", "batch", current.ID, "attempt", attempt,
 			"retry_in", backoff, "queued_batches", w.queue.Len(), "err", err)
 		if !w.wait(&backoff) {
@@ -160,5 +171,30 @@ func (w *sinkWorker) wait(backoff *time.Duration) bool {
 		return true
 	case <-w.ctx.Done():
 		return false
+	}
+}
+
+// SinkStatus is what `lastfluss status` and the TUI show about a sink.
+type SinkStatus struct {
+	Name          string
+	QueuedBatches int
+	QueuedBytes   int64
+	LastDelivered time.Time // zero: nothing delivered since start
+	Failures      int       // consecutive failed attempts on the oldest batch
+	LastError     string
+	LastErrorTime time.Time
+}
+
+func (w *sinkWorker) status() SinkStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return SinkStatus{
+		Name:          w.name,
+		QueuedBatches: w.queue.Len(),
+		QueuedBytes:   w.queue.Bytes(),
+		LastDelivered: w.lastDelivered,
+		Failures:      w.failures,
+		LastError:     w.lastError,
+		LastErrorTime: w.lastErrorTime,
 	}
 }

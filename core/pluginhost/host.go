@@ -24,6 +24,10 @@ import (
 	"github.com/lastfluss/lastfluss/sdk"
 )
 
+// ConfigDirEnv tells a plugin the directory of the configuration file, so
+// that relative paths in its config block mean what they mean to the core.
+const ConfigDirEnv = "LASTFLUSS_CONFIG_DIR"
+
 // Configuration of the plugin host.
 type Configuration struct {
 	PluginDir  string     // where lastfluss-<plugin> binaries are
@@ -210,7 +214,11 @@ func (hd *Handle) startChecked(ctx context.Context) (sdk.Schema, hcl.Diagnostics
 func (hd *Handle) launch(ctx context.Context) error {
 	kind := wantKind[hd.block.Kind]
 	cmd := exec.Command(hd.path)
-	cmd.Env = []string{sdk.LogLevelEnv + "=" + hd.host.cfg.LogLevel.String()}
+	// Plugins resolve relative paths of their config against the config
+	// file's directory, as the core does.
+	cmd.Env = append(os.Environ(),
+		sdk.LogLevelEnv+"="+hd.host.cfg.LogLevel.String(),
+		ConfigDirEnv+"="+hd.block.BaseDir)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          sdk.PluginMap,

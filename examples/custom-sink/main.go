@@ -47,11 +47,12 @@ func main() {
 type jsonlSink struct {
 	log *slog.Logger
 
-	mu        sync.Mutex
-	out       *os.File // the JSON-lines output, append only
-	ledger    *os.File // one ledgerEntry per line, append only
-	committed map[string]bool
-	size      int64 // size of out after the last committed batch
+	mu         sync.Mutex
+	out        *os.File // the JSON-lines output, append only
+	ledger     *os.File // one ledgerEntry per line, append only
+	committed  map[string]bool
+	size       int64 // size of out after the last committed batch
+	ledgerSize int64 // size of the ledger after its last complete line
 }
 
 var _ sdk.Sink = (*jsonlSink)(nil)
@@ -110,6 +111,9 @@ func (s *jsonlSink) Configure(_ context.Context, cfg sdk.Config) error {
 		end = size
 	}
 	s.size = end
+	if li, err := ledger.Stat(); err == nil {
+		s.ledgerSize = li.Size()
+	}
 	s.log.Info("configured", "path", path, "committed_batches", len(committed))
 	return nil
 }
@@ -173,29 +177,37 @@ func (s *jsonlSink) Write(_ context.Context, b *sdk.Batch) error {
 		return nil
 	}
 
-	// 1. The rows, on disk.
-	if err := s.writeRows(b); err != nil {
-		// Leave no half batch behind for the retry to follow (should this
-		// fail too, the next start cuts it off).
+	if err := s.commit(b); err != nil {
+		// Leave no half batch and no torn ledger line behind for the retry
+		// to follow (should this fail too, the next start cuts them off).
 		_ = truncate(s.out, s.size)
+		_ = truncate(s.ledger, s.ledgerSize)
 		return fmt.Errorf("write batch %s: %w", b.ID, err)
+	}
+	s.log.Debug("batch committed", "batch", b.ID, "rows", len(b.Rows))
+	return nil
+}
+
+// commit writes the rows, and only once they are on disk the ledger line
+// that makes the batch committed.
+func (s *jsonlSink) commit(b *sdk.Batch) error {
+	if err := s.writeRows(b); err != nil {
+		return err
 	}
 	fi, err := s.out.Stat()
 	if err != nil {
-		return fmt.Errorf("write batch %s: %w", b.ID, err)
+		return err
 	}
-
-	// 2. Only then the ledger line that makes the batch committed.
 	line, _ := json.Marshal(ledgerEntry{BatchID: b.ID, End: fi.Size()})
 	if _, err := s.ledger.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("commit batch %s: %w", b.ID, err)
+		return err
 	}
 	if err := s.ledger.Sync(); err != nil {
-		return fmt.Errorf("commit batch %s: %w", b.ID, err)
+		return err
 	}
 	s.committed[b.ID] = true
 	s.size = fi.Size()
-	s.log.Debug("batch committed", "batch", b.ID, "rows", len(b.Rows))
+	s.ledgerSize += int64(len(line)) + 1
 	return nil
 }
 

@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/lastfluss/lastfluss/core/config"
 	"github.com/lastfluss/lastfluss/core/daemon"
 	"github.com/lastfluss/lastfluss/core/flowgen"
+	"github.com/lastfluss/lastfluss/core/pluginhost"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -76,16 +78,30 @@ func configFlag(name string, args []string, stderr io.Writer) (string, error) {
 	return *path, nil
 }
 
-// check prints the effective configuration, or every error.
+// check prints the effective configuration, or every error: the core's
+// own and those of each plugin's config block, checked against the
+// plugin's schema by starting it.
 func check(path string, stdout, stderr io.Writer) error {
 	loader := config.NewLoader()
 	cfg, diags := loader.Load(path)
+	if !diags.HasErrors() {
+		host, err := pluginhost.New(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			pluginhost.Configuration{PluginDir: cfg.PluginDir, LogLevel: slog.LevelWarn}, nil)
+		if err != nil {
+			return err
+		}
+		_, pdiags := host.Check(context.Background(), append(append([]config.Plugin(nil), cfg.Enrich...), cfg.Sinks...))
+		host.Close()
+		diags = append(diags, pdiags...)
+		if !diags.HasErrors() {
+			defer func() { _, _ = io.WriteString(stdout, cfg.Effective(host.Sensitive)) }()
+		}
+	}
 	if len(diags) > 0 {
 		_ = loader.WriteDiagnostics(stderr, diags)
 	}
 	if diags.HasErrors() {
 		return fmt.Errorf("%s has errors", path)
 	}
-	_, err := io.WriteString(stdout, cfg.Effective(nil))
-	return err
+	return nil
 }

@@ -128,10 +128,18 @@ func TestPluginProcess(t *testing.T) {
 		t.Errorf("stored rows, bytes, AS name (-got +want):\n%s", diff)
 	}
 
-	// A bad config comes back as an error, the password not in it.
-	err = sink.Configure(ctx, sdk.Config{"dsn": "postgres://x:s3cret@127.0.0.1:1/db?connect_timeout=5"})
+	// A dead server is no reason not to start (the core queues); writes
+	// fail without the password in the error. Bad settings still fail.
+	if err := sink.Configure(ctx, sdk.Config{"dsn": "postgres://x:s3cret@127.0.0.1:1/db?connect_timeout=5"}); err != nil {
+		t.Errorf("Configure with a dead server: %v", err)
+	}
+	err = sink.Write(ctx, &sdk.Batch{ID: "c/x/1/1", Start: time.Now().Truncate(time.Minute), Interval: time.Minute})
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("Configure with a dead server = %v: want an error without the password", err)
+		t.Errorf("Write with a dead server = %v: want an error without the password", err)
+	}
+	err = sink.Configure(ctx, sdk.Config{"dsn": "postgres://x:s3cret@127.0.0.1:1/db", "pool_size": 0.0})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Configure with pool_size 0 = %v: want an error without the password", err)
 	}
 
 	client.Kill()

@@ -24,6 +24,48 @@ type Migration struct {
 // (sink-timescale) appends its own with higher versions.
 var Migrations = []Migration{
 	{Version: 1, Name: "traffic table with the first Lastfluss's columns and the new ones; ledger; asn", SQL: migration1},
+	{Version: 2, Name: "function lastfluss_<table>(from, to, max_bucket) for dashboards", SQL: RawTrafficFunc},
+}
+
+// TrafficColumns are the columns of the traffic table (id aside) and of its
+// rollups, with their types: what the dashboards' function returns.
+const TrafficColumns = `"time" timestamptz, bandwidth real, iface text, ingress boolean,
+    remote_asn bigint, local_asn bigint, exporter text, role text, ip_version smallint,
+    bytes bigint, packets bigint, flows bigint, interval_seconds integer, collector text,
+    other boolean`
+
+// ColumnList is TrafficColumns without the types, for SELECT lists.
+const ColumnList = `time, bandwidth, iface, ingress, remote_asn, local_asn, exporter, role,
+    ip_version, bytes, packets, flows, interval_seconds, collector, other`
+
+// Func is the quoted name of the dashboards' function of t:
+// lastfluss_<table> in the table's schema (lastfluss_traffic by default).
+func (t Table) Func() string {
+	if t.Schema == "" {
+		return pgx.Identifier{"lastfluss_" + t.Name}.Sanitize()
+	}
+	return pgx.Identifier{t.Schema, "lastfluss_" + t.Name}.Sanitize()
+}
+
+// FuncSignature is the head of the dashboards' function of t. Dashboards
+// call it with the panel's time range; max_bucket (NULL: any) bounds the
+// resolution a sink with rollups may answer with (the 95th percentile
+// needs 5-minute or finer rows).
+func (t Table) FuncSignature() string {
+	return "CREATE OR REPLACE FUNCTION " + t.Func() + `(from_time timestamptz, to_time timestamptz, max_bucket interval DEFAULT NULL)
+RETURNS TABLE (` + TrafficColumns + `)`
+}
+
+// RawTrafficFunc installs the dashboards' function over the raw table only:
+// plain PostgreSQL has no rollups. sink-timescale replaces it with one that
+// picks a rollup for long ranges.
+func RawTrafficFunc(t Table) string {
+	return t.FuncSignature() + `
+LANGUAGE sql STABLE AS $f$
+SELECT ` + ColumnList + ` FROM ` + t.Quoted() + ` WHERE time BETWEEN $1 AND $2
+$f$;
+COMMENT ON FUNCTION ` + t.Func() + `(timestamptz, timestamptz, interval) IS
+    'Lastfluss: the rows of ` + t.String() + ` (or of a rollup of it) between from_time and to_time, for dashboards';`
 }
 
 // lockKey is the pg_advisory_xact_lock key that serialises migrations of

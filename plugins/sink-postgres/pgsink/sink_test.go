@@ -2,6 +2,7 @@ package pgsink
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,7 +93,7 @@ FROM information_schema.columns WHERE table_name = 'traffic' ORDER BY ordinal_po
 	if versions, err = pgx.CollectRows(rows, pgx.RowTo[int32]); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(versions, []int32{1}); diff != "" {
+	if diff := cmp.Diff(versions, []int32{1, 2}); diff != "" {
 		t.Errorf("migrations (-got +want):\n%s", diff)
 	}
 	for _, idx := range []string{"traffic_time_idx", "traffic_iface_time_idx", "traffic_legacy_idx"} {
@@ -123,8 +124,8 @@ FROM information_schema.columns WHERE table_name = 'traffic' ORDER BY ordinal_po
 
 	// A restart finds everything in place and changes nothing.
 	newSink(t, dsn, nil)
-	if got := queryInt(t, conn, "SELECT count(*) FROM lastfluss_schema_migrations"); got != 1 {
-		t.Errorf("%d migration rows after a restart, want 1", got)
+	if got := queryInt(t, conn, "SELECT count(*) FROM lastfluss_schema_migrations"); got != int64(len(Migrations)) {
+		t.Errorf("%d migration rows after a restart, want %d", got, len(Migrations))
 	}
 	if got := queryInt(t, conn, "SELECT count(*) FROM traffic"); got != 10 {
 		t.Errorf("%d rows after a restart, want 10", got)
@@ -595,17 +596,123 @@ func TestConcurrentMigrations(t *testing.T) {
 }
 
 func TestConfigureErrorsHideThePassword(t *testing.T) {
-	// A port nothing listens on.
+	// A port nothing listens on: Configure succeeds (the core queues), the
+	// write fails, and neither the error nor the logs show the password.
 	dsn := "postgres://lastfluss:s3cret-pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=5"
-	s := &Sink{Logger: quiet}
-	err := s.Configure(context.Background(), sdk.Config{"dsn": dsn})
+	var logs strings.Builder
+	s := &Sink{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	t.Cleanup(s.Close)
+	if err := s.Configure(context.Background(), sdk.Config{"dsn": dsn}); err != nil {
+		t.Fatalf("Configure with the database down: %v", err)
+	}
+	err := s.Write(context.Background(), bigBatch("x", minute, 1))
 	if err == nil {
-		t.Fatal("Configure succeeded without a server")
+		t.Fatal("Write succeeded without a server")
 	}
 	if strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("error shows the password: %v", err)
 	}
-	if s.Write(context.Background(), bigBatch("x", minute, 1)) == nil {
+	if !strings.Contains(logs.String(), "database not ready") || strings.Contains(logs.String(), "s3cret-pw") {
+		t.Errorf("logs lack the warning or show the password:\n%s", logs.String())
+	}
+	// Settings errors still fail Configure.
+	if err := s.Configure(context.Background(), sdk.Config{"dsn": dsn, "pool_size": 0.0}); err == nil {
+		t.Error("Configure accepted pool_size 0")
+	}
+	if (&Sink{Logger: quiet}).Write(context.Background(), bigBatch("x", minute, 1)) == nil {
 		t.Errorf("Write succeeded on an unconfigured sink")
+	}
+}
+
+// TestDatabaseComesLater starts the sink on a database that does not exist
+// yet: Configure succeeds, writes fail and store nothing, and once the
+// database is created the next write migrates it and stores the batch.
+func TestDatabaseComesLater(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(pgtest.NewDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.Database + "_later"
+	u := "postgres://postgres@" + cfg.Host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + name + "?sslmode=disable"
+	admin := pgtest.Admin(t)
+	t.Cleanup(func() {
+		if _, err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+
+	s := &Sink{Logger: quiet}
+	t.Cleanup(s.Close)
+	if err := s.Configure(ctx, sdk.Config{"dsn": u}); err != nil {
+		t.Fatalf("Configure before the database exists: %v", err)
+	}
+	b := bigBatch(batchID("fra1", minute, 1), minute, 50)
+	for range 2 {
+		if err := s.Write(ctx, b); err == nil || !strings.Contains(err.Error(), name) {
+			t.Fatalf("Write before the database exists = %v, want an error naming it", err)
+		}
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatalf("Write once the database exists: %v", err)
+	}
+	conn := connect(t, u)
+	if got := queryInt(t, conn, "SELECT sum(bytes) FROM traffic"); got != bigBatchBytes(50) {
+		t.Errorf("stored %d bytes, want %d", got, bigBatchBytes(50))
+	}
+	if got := queryInt(t, conn, "SELECT count(*) FROM lastfluss_schema_migrations"); got != int64(len(Migrations)) {
+		t.Errorf("%d migrations applied, want %d", got, len(Migrations))
+	}
+
+	// The database is dropped and made again: the sink migrates it anew.
+	s.Pool().Reset()
+	if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	b2 := bigBatch(batchID("fra1", minute.Add(time.Minute), 2), minute.Add(time.Minute), 10)
+	if err := s.Write(ctx, b2); err == nil {
+		t.Fatal("first write into the recreated database succeeded without tables")
+	}
+	if err := s.Write(ctx, b2); err != nil {
+		t.Fatalf("second write into the recreated database: %v", err)
+	}
+	conn2 := connect(t, u)
+	if got := queryInt(t, conn2, "SELECT count(*) FROM traffic"); got != 10 {
+		t.Errorf("%d rows in the recreated database, want 10", got)
+	}
+}
+
+// TestTrafficFunc checks the dashboards' function on plain PostgreSQL: the
+// raw rows of the range, bounds included, whatever the max_bucket.
+func TestTrafficFunc(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDB(t)
+	s := newSink(t, dsn, sdk.Config{"table": "flows.traffic"})
+	for i := range 5 {
+		start := minute.Add(time.Duration(i) * time.Minute)
+		if err := s.Write(ctx, bigBatch(batchID("fra1", start, i), start, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := connect(t, dsn)
+	for _, c := range []struct {
+		q    string
+		want int64
+	}{
+		{"SELECT count(*) FROM flows.lastfluss_traffic($1::timestamptz, $1 + interval '4 minutes')", 50},
+		{"SELECT count(*) FROM flows.lastfluss_traffic($1::timestamptz + interval '1 minute', $1 + interval '3 minutes')", 30},
+		{"SELECT count(*) FROM flows.lastfluss_traffic($1::timestamptz, $1 + interval '10 years', '5 minutes')", 50},
+		{"SELECT count(*) FROM flows.lastfluss_traffic($1::timestamptz - interval '1 day', $1 - interval '1 second')", 0},
+		{"SELECT sum(bytes) FROM flows.lastfluss_traffic($1::timestamptz, $1 + interval '1 day')", 5 * bigBatchBytes(10)},
+	} {
+		if got := queryInt(t, conn, c.q, minute); got != c.want {
+			t.Errorf("%s = %d, want %d", c.q, got, c.want)
+		}
 	}
 }

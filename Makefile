@@ -30,8 +30,14 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# A private PostgreSQL under var/pg (installed from Debian's archive when
+# missing and run as root), then the collector on examples/lastfluss.hcl.
 run: build
-	$(BIN)/lastfluss run -config examples/lastfluss.hcl
+	scripts/run.sh
+
+# The same, fed by `lastfluss flowgen`.
+demo: build
+	scripts/run.sh demo
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
@@ -45,7 +51,7 @@ fuzz:
 	done
 
 proto:
-	scripts/proto.sh
+	bash scripts/proto.sh
 
 clean:
 	rm -rf $(BIN)

@@ -33,7 +33,8 @@ type exporterEntry struct {
 
 // exporterState is never modified once published.
 type exporterState struct {
-	templates map[tmplKey]any // netflow.TemplateRecord, NFv9OptionsTemplateRecord or IPFIXOptionsTemplateRecord
+	templates map[tmplKey]any               // netflow.TemplateRecord, NFv9OptionsTemplateRecord or IPFIXOptionsTemplateRecord
+	compiled  map[tmplKey]*compiledTemplate // the same keys: templates compiled for the fast decoder
 	rates     map[domKey]uint32
 	samplers  map[samplerKey]uint32
 }
@@ -177,6 +178,7 @@ func (t *Templates) addTemplate(addr netip.Addr, version uint16, domain uint32, 
 	}
 	e := t.entry(addr)
 	err = nil
+	c := compileTemplate(version, tmpl)
 	t.update(e, func(s *exporterState) bool {
 		old, ok := s.templates[key]
 		if sameTemplate(old, tmpl) {
@@ -191,6 +193,11 @@ func (t *Templates) addTemplate(addr netip.Addr, version uint16, domain uint32, 
 			s.templates = map[tmplKey]any{}
 		}
 		s.templates[key] = tmpl
+		s.compiled = maps.Clone(s.compiled)
+		if s.compiled == nil {
+			s.compiled = map[tmplKey]*compiledTemplate{}
+		}
+		s.compiled[key] = c
 		return true
 	})
 	if err != nil {
@@ -213,7 +220,7 @@ func (t *Templates) withdraw(addr netip.Addr, version uint16, domain uint32, id 
 	}
 	t.update(e, func(s *exporterState) bool {
 		changed := false
-		next := maps.Clone(s.templates)
+		next, nextCompiled := maps.Clone(s.templates), maps.Clone(s.compiled)
 		for k, v := range s.templates {
 			if k.version != version || k.domain != domain {
 				continue
@@ -221,10 +228,11 @@ func (t *Templates) withdraw(addr netip.Addr, version uint16, domain uint32, id 
 			_, isData := v.(netflow.TemplateRecord)
 			if k.id == id || (all && isData == (id == 2)) {
 				delete(next, k)
+				delete(nextCompiled, k)
 				changed = true
 			}
 		}
-		s.templates = next
+		s.templates, s.compiled = next, nextCompiled
 		return changed
 	})
 }
@@ -253,6 +261,8 @@ func (t *Templates) removeTemplate(addr netip.Addr, version uint16, domain uint3
 		removed = tmpl
 		s.templates = maps.Clone(s.templates)
 		delete(s.templates, key)
+		s.compiled = maps.Clone(s.compiled)
+		delete(s.compiled, key)
 		return true
 	})
 	if removed == nil {

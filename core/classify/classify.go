@@ -125,6 +125,12 @@ func (e *Exporter) rate(i *iface, announced uint32) (rate uint32, assumed bool) 
 // Classify adds one record of exporter e to s and reports whether it
 // counted on at least one declared interface.
 func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.Shard) bool {
+	return e.ClassifyLive(logger, r, s, nil)
+}
+
+// ClassifyLive is Classify that also adds the record to live, the shard of
+// the live view, when one is being watched (live is not nil).
+func (e *Exporter) ClassifyLive(logger *slog.Logger, r *decode.Record, s, live *aggregate.Shard) bool {
 	e.Counters.Flows.Add(1)
 	if r.IPVersion == 0 {
 		return false // a non-IP sample: received, never counted
@@ -156,15 +162,19 @@ func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.
 		if ifindex == 0 || (e.both && r.Direction == decode.DirectionEgress) {
 			ifindex = r.OutIf
 		}
-		s.AddUnclassified(aggregate.UnclassifiedKey{Exporter: e.ID, IfIndex: ifindex},
-			aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
+		k := aggregate.UnclassifiedKey{Exporter: e.ID, IfIndex: ifindex}
+		v := aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1}
+		s.AddUnclassified(k, v)
+		if live != nil {
+			live.AddUnclassified(k, v)
+		}
 		return false
 	}
 	assumedAny := false
 	if in != nil {
 		rate, assumed := e.rate(in, r.SamplingRate)
 		assumedAny = assumed
-		s.Add(aggregate.Key{
+		add(s, live, aggregate.Key{
 			Interface: in.id,
 			Direction: aggregate.In,
 			RemoteASN: r.SrcAS,
@@ -175,7 +185,7 @@ func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.
 	if out != nil {
 		rate, assumed := e.rate(out, r.SamplingRate)
 		assumedAny = assumedAny || assumed
-		s.Add(aggregate.Key{
+		add(s, live, aggregate.Key{
 			Interface: out.id,
 			Direction: aggregate.Out,
 			RemoteASN: r.DstAS,
@@ -185,6 +195,13 @@ func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.
 	}
 	e.noteAssumed(logger, assumedAny) // once per record, not per side
 	return true
+}
+
+func add(s, live *aggregate.Shard, k aggregate.Key, v aggregate.Values) {
+	s.Add(k, v)
+	if live != nil {
+		live.Add(k, v)
+	}
 }
 
 // local replaces AS 0 on the local side by local_asn when one is configured.

@@ -35,7 +35,20 @@ type Dependencies struct {
 	Merger    *aggregate.Merger
 	Templates *decode.Templates
 	Registry  prometheus.Registerer
+	Live      *Live // nil: no live view
 }
+
+// Live is the tap of the live view: while Watching is set, every worker
+// also adds its records to a one-second shard and hands it to Merger, a
+// merger with a one-second interval. Nobody watching costs one atomic load
+// per datagram.
+type Live struct {
+	Merger   *aggregate.Merger
+	Watching atomic.Bool
+}
+
+// liveInterval is the resolution of the live view.
+const liveInterval = time.Second
 
 // Collector is the set of listeners.
 type Collector struct {
@@ -128,6 +141,9 @@ func (c *Collector) Addr(protocol string) net.Addr {
 func (c *Collector) Start() {
 	for _, w := range c.workers {
 		w.id = c.deps.Merger.AddWorker()
+		if c.deps.Live != nil {
+			w.liveID = c.deps.Live.Merger.AddWorker()
+		}
 	}
 	for _, w := range c.workers {
 		c.wg.Add(1)
@@ -183,6 +199,7 @@ func (c *Collector) countUnknown(addr netip.Addr) {
 type worker struct {
 	c         *Collector
 	id        int // in the merger
+	liveID    int // in the live merger
 	listener  string
 	index     int // within its listener
 	sflow     bool
@@ -201,18 +218,32 @@ func (w *worker) run() {
 	interval := w.c.cfg.Interval
 	shard := m.NewShard(time.Now())
 	next := time.Unix(shard.Start, 0).Add(interval)
+	var live *aggregate.Shard // the live view's shard while watched
+	var liveNext time.Time
 	buf := make([]byte, 65536)
 	emit := func(r *decode.Record) { w.recs = append(w.recs, *r) }
 	for {
 		// Waking at the boundary closes the interval even when no
 		// datagram arrives.
-		_ = w.conn.SetReadDeadline(next)
+		deadline := next
+		if live != nil && liveNext.Before(deadline) {
+			deadline = liveNext
+		}
+		_ = w.conn.SetReadDeadline(deadline)
 		n, src, err := w.conn.ReadFromUDPAddrPort(buf)
 		now := time.Now()
 		if !now.Before(next) {
 			m.Hand(w.id, shard)
 			shard = m.NewShard(now)
 			next = time.Unix(shard.Start, 0).Add(interval)
+		}
+		if live != nil && !now.Before(liveNext) {
+			w.c.deps.Live.Merger.Hand(w.liveID, live)
+			live = nil
+			if w.c.deps.Live.Watching.Load() {
+				live = w.c.deps.Live.Merger.NewShard(now)
+				liveNext = time.Unix(live.Start, 0).Add(liveInterval)
+			}
 		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -223,14 +254,22 @@ func (w *worker) run() {
 			}
 			shard.Partial = true
 			m.Hand(w.id, shard)
+			if live != nil {
+				live.Partial = true
+				w.c.deps.Live.Merger.Hand(w.liveID, live)
+			}
 			return
 		}
+		if live == nil && w.c.deps.Live != nil && w.c.deps.Live.Watching.Load() {
+			live = w.c.deps.Live.Merger.NewShard(now)
+			liveNext = time.Unix(live.Start, 0).Add(liveInterval)
+		}
 		w.packets.Add(1)
-		w.process(buf[:n], src, shard, emit)
+		w.process(buf[:n], src, shard, live, emit)
 	}
 }
 
-func (w *worker) process(pkt []byte, src netip.AddrPort, shard *aggregate.Shard, emit func(*decode.Record)) {
+func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.Shard, emit func(*decode.Record)) {
 	tab := w.c.deps.Table.Load()
 	var e *classify.Exporter
 	if !w.sflow {
@@ -262,6 +301,6 @@ func (w *worker) process(pkt []byte, src netip.AddrPort, shard *aggregate.Shard,
 		w.c.metrics.decodeErrors.WithLabelValues(e.Name, reason).Inc()
 	}
 	for i := range w.recs {
-		e.Classify(w.c.logger, &w.recs[i], shard)
+		e.ClassifyLive(w.c.logger, &w.recs[i], shard, live)
 	}
 }

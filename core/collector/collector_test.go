@@ -28,6 +28,9 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type rig struct {
 	col     *collector.Collector
+	live    *collector.Live
+	liveMu  sync.Mutex
+	liveB   []*aggregate.Batch
 	table   *atomic.Pointer[classify.Table]
 	reg     *prometheus.Registry
 	mu      sync.Mutex
@@ -66,8 +69,15 @@ listen "sflow" {
 		r.batches = append(r.batches, b)
 		r.mu.Unlock()
 	})
+	lcfg := acfg
+	lcfg.Interval = time.Second
+	r.live = &collector.Live{Merger: aggregate.NewMerger(discard, lcfg, areg, func(b *aggregate.Batch) {
+		r.liveMu.Lock()
+		r.liveB = append(r.liveB, b)
+		r.liveMu.Unlock()
+	})}
 	col, err := collector.New(context.Background(), discard, collector.Configuration{Listen: cfg.Listen, Interval: cfg.Interval},
-		collector.Dependencies{Table: r.table, Merger: m, Templates: decode.NewTemplates(), Registry: r.reg})
+		collector.Dependencies{Table: r.table, Merger: m, Templates: decode.NewTemplates(), Registry: r.reg, Live: r.live})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +147,47 @@ type rowKey struct {
 	Exporter, Interface, Direction string
 	Remote, Local                  uint32
 	IPVersion                      uint8
+}
+
+// sumRows adds up batches by exporter, interface, direction and ASNs.
+func sumRows(batches []*aggregate.Batch) map[rowKey]flowgen.Counters {
+	got := make(map[rowKey]flowgen.Counters)
+	for _, b := range batches {
+		for _, row := range b.Rows {
+			itf := b.Interfaces[row.Interface]
+			k := rowKey{itf.Exporter, itf.Name, row.Direction.String(), row.RemoteASN, row.LocalASN, row.IPVersion}
+			c := got[k]
+			c.Bytes += row.Bytes
+			c.Packets += row.Packets
+			c.Flows += row.Flows
+			got[k] = c
+		}
+	}
+	return got
+}
+
+// TestLiveViewWhileWatched: while the live view is watched, one-second
+// batches carry the same records as the interval batches.
+func TestLiveViewWhileWatched(t *testing.T) {
+	opts := flowgen.DefaultOptions()
+	opts.Flows = 20000
+	opts.Malformed = 0
+	sc, err := flowgen.Generate(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startCollector(t, sc, "1m", 2)
+	r.live.Watching.Store(true) // workers see it with their next datagram
+	send(t, r, sc)
+	waitReceived(t, r, float64(len(sc.Datagrams)))
+	r.col.Stop()
+	live, main := sumRows(r.liveB), sumRows(r.batches)
+	if len(r.liveB) == 0 {
+		t.Fatal("no live batches")
+	}
+	if diff := cmp.Diff(live, main); diff != "" {
+		t.Errorf("live view vs interval batches (-live +interval):\n%s", diff)
+	}
 }
 
 func TestExactTotalsEveryProtocol(t *testing.T) {

@@ -229,6 +229,10 @@ func (w *worker) run() {
 		if live != nil && liveNext.Before(deadline) {
 			deadline = liveNext
 		}
+		if w.c.deps.Live != nil {
+			// An idle worker must notice a watcher within a second too.
+			deadline = earliest(deadline, time.Now().Add(liveInterval))
+		}
 		_ = w.conn.SetReadDeadline(deadline)
 		n, src, err := w.conn.ReadFromUDPAddrPort(buf)
 		now := time.Now()
@@ -245,16 +249,18 @@ func (w *worker) run() {
 				liveNext = time.Unix(live.Start, 0).Add(liveInterval)
 			}
 		}
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			if !w.stopping.Load() {
 				w.c.logger.Error("read from socket failed; worker stops", "listener", w.listener, "err", err)
 			}
 			shard.Partial = true
 			m.Hand(w.id, shard)
-			if live != nil {
+			if w.c.deps.Live != nil {
+				// Even an empty shard: the live merger waits for every
+				// worker before it closes a second.
+				if live == nil {
+					live = w.c.deps.Live.Merger.NewShard(now)
+				}
 				live.Partial = true
 				w.c.deps.Live.Merger.Hand(w.liveID, live)
 			}
@@ -264,9 +270,19 @@ func (w *worker) run() {
 			live = w.c.deps.Live.Merger.NewShard(now)
 			liveNext = time.Unix(live.Start, 0).Add(liveInterval)
 		}
+		if err != nil {
+			continue // the deadline
+		}
 		w.packets.Add(1)
 		w.process(buf[:n], src, shard, live, emit)
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.Shard, emit func(*decode.Record)) {

@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return check(path, stdout, stderr)
+	case "import-v1":
+		return importV1(ctx, args[1:], stdout, stderr)
 	case "flowgen":
 		return flowgen.Main(ctx, args[1:], stdout, stderr)
 	case "version":

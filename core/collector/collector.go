@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/ipv4"
 
 	"github.com/lastfluss/lastfluss/core/aggregate"
 	"github.com/lastfluss/lastfluss/core/classify"
@@ -46,6 +47,9 @@ type Live struct {
 	Merger   *aggregate.Merger
 	Watching atomic.Bool
 }
+
+// readBatch is how many datagrams one recvmmsg call may return.
+const readBatch = 32
 
 // liveInterval is the resolution of the live view.
 const liveInterval = time.Second
@@ -220,7 +224,12 @@ func (w *worker) run() {
 	next := time.Unix(shard.Start, 0).Add(interval)
 	var live *aggregate.Shard // the live view's shard while watched
 	var liveNext time.Time
-	buf := make([]byte, 65536)
+	// recvmmsg: up to readBatch datagrams per system call.
+	pc := ipv4.NewPacketConn(w.conn)
+	msgs := make([]ipv4.Message, readBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
+	}
 	emit := func(r *decode.Record) { w.recs = append(w.recs, *r) }
 	for {
 		// Waking at the boundary closes the interval even when no
@@ -234,7 +243,7 @@ func (w *worker) run() {
 			deadline = earliest(deadline, time.Now().Add(liveInterval))
 		}
 		_ = w.conn.SetReadDeadline(deadline)
-		n, src, err := w.conn.ReadFromUDPAddrPort(buf)
+		n, err := pc.ReadBatch(msgs, 0)
 		now := time.Now()
 		if !now.Before(next) {
 			m.Hand(w.id, shard)
@@ -273,8 +282,15 @@ func (w *worker) run() {
 		if err != nil {
 			continue // the deadline
 		}
-		w.packets.Add(1)
-		w.process(buf[:n], src, shard, live, emit)
+		w.packets.Add(uint64(n))
+		for i := range msgs[:n] {
+			m := &msgs[i]
+			ua, ok := m.Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			w.process(m.Buffers[0][:m.N], ua.AddrPort(), shard, live, emit)
+		}
 	}
 }
 

@@ -74,8 +74,13 @@ func (s *dnsServer) serve(t *testing.T) {
 		}
 		txt, ok := s.txt[name]
 		rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-		if !ok {
+		switch {
+		case !ok:
 			rh.RCode = dnsmessage.RCodeNameError
+		case txt == "SERVFAIL":
+			rh.RCode, ok = dnsmessage.RCodeServerFailure, false
+		case txt == "": // the name exists, without a TXT record
+			ok = false
 		}
 		b := dnsmessage.NewBuilder(nil, rh)
 		b.EnableCompression()
@@ -141,6 +146,8 @@ var cymruAnswers = map[string]string{
 	"as2914.asn.cymru.com.":  "2914 | US | arin | 1998-07-31 | NTT-LTD-2914 - NTT America, Inc., US",
 	"as1299.asn.cymru.com.":  "1299 | EU | ripencc | 1993-09-01 | TWELVE99 Arelion, fka Telia Carrier, SE",
 	"as9999.asn.cymru.com.":  "garbage",
+	"as9998.asn.cymru.com.":  "",
+	"as9997.asn.cymru.com.":  "SERVFAIL",
 }
 
 // dnsEnricher configures an enricher with a file knowing 13335 and DNS
@@ -168,7 +175,7 @@ func TestDNSLookups(t *testing.T) {
 	// A generous timeout: a working server answers at once.
 	e, c, clock, _ := dnsEnricher(t, srv, sdk.Config{"dns_timeout": 30 * time.Second, "dns_cache_ttl": time.Hour})
 
-	asns := []uint32{13335, 6939, 3320, 1234, 9999, 64512, 0, 4200000001}
+	asns := []uint32{13335, 6939, 3320, 1234, 9999, 9998, 64512, 0, 4200000001}
 	want := map[uint32]sdk.ASInfo{
 		13335: {Name: "CLOUDFLARENET", Country: "US"}, // from the file
 		6939:  {Name: "HURRICANE", Description: "Hurricane Electric LLC", Country: "US"},
@@ -182,7 +189,7 @@ func TestDNSLookups(t *testing.T) {
 		t.Errorf("first Enrich (-got +want):\n%s", diff)
 	}
 	// Neither what the file knows nor private ASNs are asked about.
-	wantAsked := []string{"as1234.asn.cymru.com.", "as3320.asn.cymru.com.", "as6939.asn.cymru.com.", "as9999.asn.cymru.com."}
+	wantAsked := []string{"as1234.asn.cymru.com.", "as3320.asn.cymru.com.", "as6939.asn.cymru.com.", "as9998.asn.cymru.com.", "as9999.asn.cymru.com."}
 	if diff := cmp.Diff(srv.asked(), wantAsked, sortStrings); diff != "" {
 		t.Errorf("queries (-got +want):\n%s", diff)
 	}
@@ -192,17 +199,26 @@ func TestDNSLookups(t *testing.T) {
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("second Enrich (-got +want):\n%s", diff)
 	}
-	if n := len(srv.asked()); n != 4 {
-		t.Errorf("%d queries after the second Enrich, want the first 4", n)
+	if n := len(srv.asked()); n != 5 {
+		t.Errorf("%d queries after the second Enrich, want the first 5", n)
 	}
-	if diff := cmp.Diff(c.Stats(), dnsStats{Sent: 4, Answered: 2, NotFound: 2, CacheHits: 4}); diff != "" {
+	if diff := cmp.Diff(c.Stats(), dnsStats{Sent: 5, Answered: 2, NotFound: 3, CacheHits: 5}); diff != "" {
 		t.Errorf("stats (-got +want):\n%s", diff)
 	}
 
 	// Past the TTL they are asked again.
 	clock.advance(time.Hour + time.Second)
-	if got, _ = e.Enrich(t.Context(), []uint32{6939}); got[6939].Name != "HURRICANE" || len(srv.asked()) != 5 {
-		t.Errorf("after the TTL: %v, %d queries, want HURRICANE and 5", got, len(srv.asked()))
+	if got, _ = e.Enrich(t.Context(), []uint32{6939}); got[6939].Name != "HURRICANE" || len(srv.asked()) != 6 {
+		t.Errorf("after the TTL: %v, %d queries, want HURRICANE and 6", got, len(srv.asked()))
+	}
+
+	// A server failure is no answer: not cached, and a back-off.
+	got, _ = e.Enrich(t.Context(), []uint32{9997})
+	if s := c.Stats(); len(got) != 0 || s.Failed != 1 || s.SkippedBackoff != 0 {
+		t.Errorf("SERVFAIL: %v, %+v", got, s)
+	}
+	if got, _ = e.Enrich(t.Context(), []uint32{174}); len(got) != 0 || c.Stats().SkippedBackoff != 1 {
+		t.Errorf("after SERVFAIL: %v, %+v, want AS174 skipped", got, c.Stats())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/lastfluss/lastfluss/sdk"
@@ -222,21 +223,7 @@ func TestDNSLookups(t *testing.T) {
 	}
 }
 
-var sortStrings = cmpSortStrings()
-
-func cmpSortStrings() cmp.Option {
-	return cmp.Transformer("sort", func(in []string) []string {
-		out := append([]string(nil), in...)
-		for i := range out {
-			for j := i + 1; j < len(out); j++ {
-				if out[j] < out[i] {
-					out[i], out[j] = out[j], out[i]
-				}
-			}
-		}
-		return out
-	})
-}
+var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 
 // TestDNSDeadResolver: a resolver that never answers costs one batch its
 // timeout; then, during the back-off, no query is sent at all.

@@ -27,6 +27,10 @@ type Sink struct {
 	// Wrap an error in Fatal to make Configure fail with it instead of
 	// retrying at the next Write.
 	Setup func(ctx context.Context, pool *pgxpool.Pool, s Settings) error
+	// Check, when set, runs before the migrations each time the sink gets
+	// the database ready: a server a sink cannot use is refused (wrap the
+	// error in Fatal) before anything is created on it.
+	Check func(ctx context.Context, pool *pgxpool.Pool, s Settings) error
 
 	mu       sync.RWMutex
 	pool     *pgxpool.Pool
@@ -102,7 +106,7 @@ func (s *Sink) Configure(ctx context.Context, cfg sdk.Config) error {
 		s.log().Warn("database not ready; batches stay queued until it is", "table", settings.Table.String(), "error", err)
 		return nil
 	}
-	s.log().Info("sink-postgres ready", "table", settings.Table.String(), "pool_size", settings.PoolSize)
+	s.log().Info("database ready", "table", settings.Table.String(), "pool_size", settings.PoolSize)
 	return nil
 }
 
@@ -129,6 +133,11 @@ func (s *Sink) Ready(ctx context.Context) (*pgxpool.Pool, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if s.Check != nil {
+		if err := s.Check(ctx, pool, settings); err != nil {
+			return nil, err
+		}
 	}
 	ms := s.Migrations
 	if ms == nil {

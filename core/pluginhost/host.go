@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -214,6 +215,13 @@ func (hd *Handle) startChecked(ctx context.Context) (sdk.Schema, hcl.Diagnostics
 func (hd *Handle) launch(ctx context.Context) error {
 	kind := wantKind[hd.block.Kind]
 	cmd := exec.Command(hd.path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// A Ctrl-C at the terminal must not reach the plugins: the core
+		// stops them itself, after delivering the last batch.
+		Setpgid: true,
+		// And they must not outlive a core that was killed.
+		Pdeathsig: syscall.SIGKILL,
+	}
 	// Plugins resolve relative paths of their config against the config
 	// file's directory, as the core does.
 	cmd.Env = append(os.Environ(),

@@ -371,6 +371,9 @@ func samplingOptions(version uint16, nth int, addr netip.Addr, domain, rate uint
 	return t, r, style
 }
 
+// wellKnownASNs are real, large networks.
+var wellKnownASNs = []uint32{13335, 15169, 16509, 8075, 32934, 20940, 3320, 174, 6939, 2914, 1299, 3356, 6453, 3257, 9002, 6830, 24940, 13030, 8220, 714}
+
 func (g *Generator) makeASNs() {
 	seen := map[uint32]bool{0: true, 23456: true}
 	for k := range 4 {
@@ -378,6 +381,15 @@ func (g *Generator) makeASNs() {
 	}
 	for i := range 101 {
 		seen[ownASNBase+uint32(i)] = true
+	}
+	// Well-known networks first: the biggest senders in a scenario are then
+	// ASNs that the sample AS-name data (examples/asnames) knows.
+	for _, as := range wellKnownASNs {
+		if len(g.asns) < g.opts.ASNs {
+			seen[as] = true
+			g.asns = append(g.asns, as)
+			g.asns2 = append(g.asns2, as)
+		}
 	}
 	for len(g.asns) < g.opts.ASNs {
 		var as uint32

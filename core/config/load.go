@@ -27,7 +27,7 @@ const (
 
 // What a sink's queue does when it reaches max_size.
 const (
-	QueueOnFullPause      = "pause"       // stop taking batches: the pipeline holds them back
+	QueueOnFullPause      = "pause"       // take no new batch for this sink until there is room (counted, logged)
 	QueueOnFullDropOldest = "drop_oldest" // drop the oldest batch to make room
 )
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates sdk/proto from sdk/proto/*.proto with protoc from Debian's
+# Regenerates sdk/proto from sdk/proto/*.proto (lastfluss.proto: the plugin
+# protocol; control.proto: the control socket) with protoc from Debian's
 # protobuf-compiler and pinned Go generators installed into bin/tools (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."

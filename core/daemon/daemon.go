@@ -19,12 +19,16 @@ import (
 	"github.com/lastfluss/lastfluss/core/classify"
 	"github.com/lastfluss/lastfluss/core/collector"
 	"github.com/lastfluss/lastfluss/core/config"
+	"github.com/lastfluss/lastfluss/core/control"
 	"github.com/lastfluss/lastfluss/core/decode"
 	"github.com/lastfluss/lastfluss/core/metrics"
 )
 
 // templatesFile holds templates and learned sampling rates across restarts.
 const templatesFile = "templates.json"
+
+// Version is reported on the control socket; main sets it.
+var Version = "dev"
 
 // saveEvery is how often templates are persisted while running.
 const saveEvery = 30 * time.Second
@@ -82,6 +86,7 @@ type daemon struct {
 	metrics   *metrics.Server
 	merger    *aggregate.Merger
 	collector *collector.Collector
+	control   *control.Server
 	pipeline  *pipeline
 	cancel    context.CancelFunc
 	saverDone chan struct{}
@@ -117,9 +122,32 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 		d.pipeline.Submit(b)
 	})
 
-	d.collector, err = collector.New(ctx, logger, collector.Configuration{Listen: cfg.Listen, Interval: cfg.Interval},
-		collector.Dependencies{Table: &d.table, Merger: d.merger, Templates: d.templates, Registry: d.metrics.Registry})
+	ctlCfg := control.DefaultConfiguration()
+	ctlCfg.Socket = cfg.Control.Socket
+	ctlCfg.Version = Version
+	d.control, err = control.New(logger, ctlCfg, control.Dependencies{
+		Config: cfg, Registry: d.reg, Table: &d.table, Sinks: d.pipeline.disp, Names: d.pipeline.disp,
+		Unclassified: bm.latestUnclassified, Templates: d.templates, Incarnation: d.merger.Incarnation(),
+		Metrics: d.metrics.Registry,
+	})
 	if err != nil {
+		d.pipeline.Stop()
+		d.metrics.Stop()
+		return nil, err
+	}
+
+	d.collector, err = collector.New(ctx, logger, collector.Configuration{Listen: cfg.Listen, Interval: cfg.Interval},
+		collector.Dependencies{Table: &d.table, Merger: d.merger, Templates: d.templates, Registry: d.metrics.Registry,
+			Live: d.control.Tap()})
+	if err != nil {
+		d.pipeline.Stop()
+		d.metrics.Stop()
+		return nil, err
+	}
+	// Before the workers run: a core already answering on the socket is an
+	// error before this one counts anything.
+	if err := d.control.Start(ctx); err != nil {
+		d.collector.Stop()
 		d.pipeline.Stop()
 		d.metrics.Stop()
 		return nil, err
@@ -159,6 +187,7 @@ func (d *daemon) save() {
 // within the pipeline's bounded wait, and saves the templates.
 func (d *daemon) stop() error {
 	d.collector.Stop()
+	d.control.Stop()
 	d.pipeline.Stop()
 	d.cancel()
 	<-d.saverDone
@@ -183,6 +212,7 @@ func (d *daemon) reload(path string) {
 		d.logger.Warn("reload: this change needs a restart and is not applied", "setting", what)
 	}
 	d.table.Store(classify.NewTable(cfg, d.reg, d.table.Load()))
+	d.control.SetConfig(cfg)
 	if err := d.pipeline.Reload(cfg); err != nil {
 		d.logger.Error("reload: plugins", "err", err)
 	}

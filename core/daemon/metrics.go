@@ -3,6 +3,7 @@ package daemon
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,8 +19,9 @@ type batchMetrics struct {
 	otherRows    prometheus.Counter
 	unclassified *prometheus.Desc
 
-	mu   sync.Mutex
-	last []aggregate.Unclassified // of the latest batch
+	mu        sync.Mutex
+	last      []aggregate.Unclassified // of the latest batch
+	lastStart time.Time
 }
 
 func newBatchMetrics(reg prometheus.Registerer, templates *decode.Templates) *batchMetrics {
@@ -61,7 +63,16 @@ func (m *batchMetrics) observe(b *aggregate.Batch) {
 	}
 	m.mu.Lock()
 	m.last = b.Unclassified
+	m.lastStart = b.Start
 	m.mu.Unlock()
+}
+
+// latestUnclassified is the unclassified top-N of the latest batch and its
+// interval start, for the control socket.
+func (m *batchMetrics) latestUnclassified() (time.Time, []aggregate.Unclassified) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastStart, m.last
 }
 
 func (m *batchMetrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.unclassified }

@@ -24,6 +24,10 @@ const usage = `usage: lastfluss <command> [flags]
 commands:
   run -config FILE      run the collector
   check -config FILE    validate a configuration and print it as it takes effect
+  status [-socket PATH | -config FILE] [-json]
+                        print the running collector's status
+  tui [-socket PATH | -config FILE]
+                        watch the traffic per interface and remote ASN, live
   flowgen [flags]       send generated flows and write the exact expected totals
   version               print the version
 `
@@ -48,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		daemon.Version = version
 		return daemon.Run(ctx, path, stderr)
 	case "check":
 		path, err := configFlag("check", args[1:], stderr)
@@ -55,6 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return check(path, stdout, stderr)
+	case "status":
+		return status(ctx, args[1:], stdout, stderr)
+	case "tui":
+		return runTUI(ctx, args[1:], stderr)
 	case "import-v1":
 		return importV1(ctx, args[1:], stdout, stderr)
 	case "flowgen":

@@ -29,6 +29,7 @@ type fastNetFlow struct {
 type pendingSet struct {
 	c    *compiledTemplate
 	body []byte
+	at   int // where body starts in the datagram
 }
 
 // NewFastNetFlow returns a decoder for NetFlow v5, v9 and IPFIX datagrams
@@ -188,7 +189,7 @@ func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt [
 						break
 					}
 				}
-				d.pending = append(d.pending, pendingSet{c, body})
+				d.pending = append(d.pending, pendingSet{c, body, off - setLen + 4})
 			default:
 				abort = d.optionsSet(exporter, version, domain, c, body)
 			}
@@ -215,7 +216,7 @@ func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt [
 			if p.c.variable {
 				d.emitWalked(p.c, p.body, st, version, domain, emit)
 			} else {
-				d.emitFixed(p.c, p.body, st, version, domain, emit)
+				d.emitFixed(p.c, pkt, p.at, len(p.body), st, version, domain, emit)
 			}
 		}
 		d.pending = d.pending[:0]
@@ -430,36 +431,35 @@ func (s *setRates) rate(id uint64, ok bool) uint32 {
 	return s.lastRate
 }
 
-// emitFixed emits the records of a data set of a fixed-length template.
-func (d *fastNetFlow) emitFixed(c *compiledTemplate, b []byte, st *exporterState, version uint16, domain uint32, emit func(*Record)) {
+// emitFixed emits the records of a data set of a fixed-length template,
+// the set being n octets of pkt from at.
+func (d *fastNetFlow) emitFixed(c *compiledTemplate, pkt []byte, at, n int, st *exporterState, version uint16, domain uint32, emit func(*Record)) {
 	l := &c.lay
 	size := c.size
-	if size <= 0 {
+	if size <= 0 || at < 8 || at+n > len(pkt) {
 		return
 	}
 	rates := setRates{st: st, version: version, domain: domain}
 	r := &d.rec
-	for len(b) >= size {
-		rec := b[:size:size]
-		b = b[size:]
+	for base := at; base+size <= at+n; base += size {
 		*r = Record{
-			Bytes:   l.bytes.get(rec),
-			Packets: l.packets.get(rec),
-			SrcAS:   clamp32(l.srcAS.get(rec)),
-			DstAS:   clamp32(l.dstAS.get(rec)),
+			Bytes:   l.bytes.get(pkt, base),
+			Packets: l.packets.get(pkt, base),
+			SrcAS:   clamp32(l.srcAS.get(pkt, base)),
+			DstAS:   clamp32(l.dstAS.get(pkt, base)),
 		}
-		in := l.in.get(rec)
+		in := l.in.get(pkt, base)
 		if in == 0 {
-			in = l.inPhys.get(rec)
+			in = l.inPhys.get(pkt, base)
 		}
-		out := l.out.get(rec)
+		out := l.out.get(pkt, base)
 		if out == 0 {
-			out = l.outPhys.get(rec)
+			out = l.outPhys.get(pkt, base)
 		}
 		r.InIf, r.OutIf = clamp32(in), clamp32(out)
-		r.IPVersion = l.ipVersionOf(rec)
+		r.IPVersion = l.ipVersionOf(pkt, base)
 		if l.direction.n != 0 {
-			switch l.direction.get(rec) {
+			switch l.direction.get(pkt, base) {
 			case 0:
 				r.Direction = DirectionIngress
 			case 1:
@@ -467,28 +467,28 @@ func (d *fastNetFlow) emitFixed(c *compiledTemplate, b []byte, st *exporterState
 			}
 		}
 		if l.hasRate {
-			r.SamplingRate = l.recordRate(rec)
+			r.SamplingRate = l.recordRate(pkt, base)
 		}
 		if r.SamplingRate == 0 {
-			r.SamplingRate = rates.rate(l.sampler.get(rec), l.hasSampler)
+			r.SamplingRate = rates.rate(l.sampler.get(pkt, base), l.hasSampler)
 		}
 		emit(r)
 	}
 }
 
-func (l *layout) ipVersionOf(rec []byte) uint8 {
+func (l *layout) ipVersionOf(pkt []byte, base int) uint8 {
 	if l.ipVersion.n != 0 {
-		if v := l.ipVersion.get(rec); v == 4 || v == 6 {
+		if v := l.ipVersion.get(pkt, base); v == 4 || v == 6 {
 			return uint8(v)
 		}
 	}
 	for _, a := range l.v4 {
-		if !allZero(rec[a.off : a.off+uint32(a.n)]) {
+		if a.get(pkt, base) != 0 {
 			return 4
 		}
 	}
 	for _, a := range l.v6 {
-		if !allZero(rec[a.off : a.off+uint32(a.n)]) {
+		if a.get(pkt, base) != 0 {
 			return 6
 		}
 	}
@@ -502,19 +502,19 @@ func (l *layout) ipVersionOf(rec []byte) uint8 {
 }
 
 // recordRate is ieValues.rate on a fixed-length record.
-func (l *layout) recordRate(rec []byte) uint32 {
-	if r := l.rate34.get(rec); r != 0 {
+func (l *layout) recordRate(pkt []byte, base int) uint32 {
+	if r := l.rate34.get(pkt, base); r != 0 {
 		return clamp32(r)
 	}
 	if l.rate305.n != 0 && l.rate306.n != 0 {
-		if n, s := l.rate305.get(rec), l.rate306.get(rec); n != 0 {
+		if n, s := l.rate305.get(pkt, base), l.rate306.get(pkt, base); n != 0 {
 			if s <= math.MaxUint32 && n <= math.MaxUint32 {
 				return clamp32((n + s + n/2) / n)
 			}
 			return 0
 		}
 	}
-	return clamp32(l.rate50.get(rec))
+	return clamp32(l.rate50.get(pkt, base))
 }
 
 // emitWalked emits the records of a data set of a template with

@@ -42,11 +42,35 @@ type cfield struct {
 	slot   int8 // -1: not read
 }
 
-// loc is where an element lies in a fixed-length record; n == 0: absent
-// (templates with fields of length 0 are refused, so present means n > 0).
+// loc is where an element lies in a fixed-length record: it ends end
+// octets into the record and is read as the 8 octets before its end, masked
+// to its length (the datagram's header always precedes a record, so those
+// octets exist). Longer elements keep their low 64 bits, as beUint does.
+// n == 0: absent (templates with fields of length 0 are refused).
 type loc struct {
-	off uint32
-	n   uint16
+	end  uint32
+	n    uint16
+	mask uint64
+}
+
+func newLoc(off uint32, n uint16) loc {
+	mask := ^uint64(0)
+	if n < 8 {
+		mask = 1<<(8*n) - 1
+	}
+	return loc{end: off + uint32(n), n: n, mask: mask}
+}
+
+// chunks splits a field into 8-octet pieces, to tell whether it is zero.
+func (l loc) chunks() []loc {
+	var out []loc
+	for start := l.end - uint32(l.n); ; {
+		n := min(l.end-start, 8)
+		out = append(out, newLoc(start, uint16(n)))
+		if start += n; start >= l.end {
+			return out
+		}
+	}
 }
 
 // layout holds the locations of the first occurrence of every element
@@ -58,7 +82,7 @@ type layout struct {
 	srcAS, dstAS, ipVersion, direction loc
 	sampler                            loc // 48, else 302
 	rate34, rate50, rate305, rate306   loc
-	v4, v6                             []loc // every IPv4 (8, 12) and IPv6 (27, 28) address field
+	v4, v6                             []loc // every IPv4 (8, 12) and IPv6 (27, 28) address field, in chunks
 	hasRate                            bool  // the record may carry its own rate
 	hasSampler                         bool
 }
@@ -135,14 +159,14 @@ func (c *compiledTemplate) compileLayout() {
 	l := &c.lay
 	off := uint32(0)
 	for _, fl := range c.fields {
-		at := loc{off, fl.length}
+		at := newLoc(off, fl.length)
 		off += uint32(fl.length)
 		switch s := int(fl.slot); {
 		case s < 0:
 		case s == sIPv4Addr:
-			l.v4 = append(l.v4, at)
+			l.v4 = append(l.v4, at.chunks()...)
 		case s == sIPv6Addr:
-			l.v6 = append(l.v6, at)
+			l.v6 = append(l.v6, at.chunks()...)
 		case first[s].n == 0:
 			first[s] = at
 		}
@@ -169,22 +193,9 @@ func (c *compiledTemplate) compileLayout() {
 	l.hasSampler = l.sampler.n != 0
 }
 
-// get reads the element at l in rec, 0 when absent. Elements of any length
-// are read as beUint reads them.
-func (l loc) get(rec []byte) uint64 {
-	if l.n == 0 || int(l.off)+int(l.n) > len(rec) {
-		return 0
-	}
-	b := rec[l.off : l.off+uint32(l.n)]
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(binary.BigEndian.Uint16(b))
-	case 4:
-		return uint64(binary.BigEndian.Uint32(b))
-	case 8:
-		return binary.BigEndian.Uint64(b)
-	}
-	return beUint(b)
+// get reads the element at l of the record starting at base in pkt, 0 when
+// absent.
+func (l loc) get(pkt []byte, base int) uint64 {
+	end := base + int(l.end)
+	return binary.BigEndian.Uint64(pkt[end-8:end]) & l.mask
 }

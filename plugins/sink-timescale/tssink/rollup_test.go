@@ -134,7 +134,7 @@ func TestRollupTotals(t *testing.T) {
     sum(bytes)::bigint, sum(packets)::bigint, sum(flows)::bigint, 0::bigint
 FROM flows.traffic GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, l.Bucket)
 		rollup := collect(`SELECT time, iface, ingress, sum(bytes)::bigint, sum(packets)::bigint, sum(flows)::bigint, 0::bigint
-FROM `+Rollup(tbl, l).Quoted()+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+FROM ` + Rollup(tbl, l).Quoted() + ` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 		if len(raw) < 3 {
 			t.Fatalf("%s: %d groups", l.Suffix(), len(raw))
 		}

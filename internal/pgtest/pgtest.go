@@ -69,13 +69,19 @@ var (
 // Main runs the tests and then stops and removes the cluster, if one was
 // started. Call it from TestMain.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain that has more to clean up: it runs the tests,
+// stops the cluster and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared != nil {
 		if err := shared.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // cluster returns the test binary's cluster, starting it on first use.

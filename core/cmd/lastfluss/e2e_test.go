@@ -27,9 +27,15 @@ func buildPlugins(t *testing.T) string {
 		return pluginDir
 	}
 	dir := filepath.Join(filepath.Dir(binary), "plugins")
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "lastfluss-sink-jsonl"), "../../../examples/custom-sink").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build sink-jsonl: %v\n%s", err, out)
+	for name, pkg := range map[string]string{
+		"sink-jsonl":    "../../../examples/custom-sink",
+		"sink-postgres": "../../../plugins/sink-postgres",
+		"enrich-asname": "../../../plugins/enrich-asname",
+	} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "lastfluss-"+name), pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, out)
+		}
 	}
 	pluginDir = dir
 	return dir

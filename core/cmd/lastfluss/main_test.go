@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lastfluss/lastfluss/core/flowgen"
+	"github.com/lastfluss/lastfluss/internal/pgtest"
 )
 
 // binary is the lastfluss binary built once for these tests.
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build lastfluss: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

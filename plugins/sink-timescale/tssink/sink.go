@@ -28,7 +28,8 @@ type Sink struct {
 	// Now is the clock that tells late batches; time.Now when nil.
 	Now func() time.Time
 
-	pg pgsink.Sink
+	pg    pgsink.Sink
+	hooks sync.Once
 
 	mu        sync.RWMutex
 	settings  Settings
@@ -94,21 +95,27 @@ func (s *Sink) Configure(ctx context.Context, cfg sdk.Config) error {
 	s.settings = settings
 	s.retention = nil
 	s.mu.Unlock()
-	s.pg.Logger = s.log()
-	s.pg.Migrations = Migrations
-	s.pg.Check = func(ctx context.Context, pool *pgxpool.Pool, _ pgsink.Settings) error {
-		return CheckServer(ctx, pool)
-	}
-	s.pg.Setup = func(ctx context.Context, pool *pgxpool.Pool, ps pgsink.Settings) error {
-		retention, err := Setup(ctx, pool, ps.Table, settings, s.log())
-		if err != nil {
-			return err
+	// The hooks read the settings of the latest Configure.
+	s.hooks.Do(func() {
+		s.pg.Logger = s.log()
+		s.pg.Migrations = Migrations
+		s.pg.Check = func(ctx context.Context, pool *pgxpool.Pool, _ pgsink.Settings) error {
+			return CheckServer(ctx, pool)
 		}
-		s.mu.Lock()
-		s.retention = retention
-		s.mu.Unlock()
-		return nil
-	}
+		s.pg.Setup = func(ctx context.Context, pool *pgxpool.Pool, ps pgsink.Settings) error {
+			s.mu.RLock()
+			settings := s.settings
+			s.mu.RUnlock()
+			retention, err := Setup(ctx, pool, ps.Table, settings, s.log())
+			if err != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.retention = retention
+			s.mu.Unlock()
+			return nil
+		}
+	})
 	return s.pg.Configure(ctx, cfg)
 }
 

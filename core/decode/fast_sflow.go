@@ -124,47 +124,46 @@ type sampleState struct {
 	srcAS, dstAS uint32
 }
 
-func (d *fastSFlow) sample(format uint32, body []byte, emit func(*Record)) error {
-	c := cursor{b: body}
-	c.u32() // sequence number
-	var rate, in, out, count uint32
+// Where each sample format keeps its fields, as goflow2 reads them: the
+// header octets, the record count (recordCountOffset) and, for flow samples,
+// the rate and interfaces.
+func sampleHeaderLen(format uint32) int {
 	switch format {
-	case sflow.SAMPLE_FORMAT_FLOW:
-		c.u32() // source id
-		rate = c.u32()
-		c.skip(8) // pool, drops
-		in, out = compactIf(c.u32()), compactIf(c.u32())
-		count = c.u32()
-	case sflow.SAMPLE_FORMAT_EXPANDED_FLOW:
-		c.skip(8) // source id type, value
-		rate = c.u32()
-		c.skip(8)
-		inFormat, inValue := c.u32(), c.u32()
-		outFormat, outValue := c.u32(), c.u32()
-		in, out = expandedIf(inFormat, inValue), expandedIf(outFormat, outValue)
-		count = c.u32()
+	case sflow.SAMPLE_FORMAT_FLOW, sflow.SAMPLE_FORMAT_DROP:
+		return 32
 	case sflow.SAMPLE_FORMAT_COUNTER:
-		c.u32()
-		count = c.u32()
+		return 12
+	case sflow.SAMPLE_FORMAT_EXPANDED_FLOW:
+		return 44
 	case sflow.SAMPLE_FORMAT_EXPANDED_COUNTER:
-		c.skip(8)
-		count = c.u32()
-	case sflow.SAMPLE_FORMAT_DROP:
-		c.skip(8)
-		c.skip(16) // drops, input, output, reason
-		count = c.u32()
-	default:
-		if c.bad {
-			return errSFlowCut
-		}
-		return fmt.Errorf("unknown format %d", format)
+		return 16
 	}
-	if c.bad {
+	return 0
+}
+
+func (d *fastSFlow) sample(format uint32, body []byte, emit func(*Record)) error {
+	hdr := sampleHeaderLen(format)
+	switch {
+	case hdr == 0:
+		return fmt.Errorf("unknown format %d", format)
+	case len(body) < hdr:
 		return errSFlowCut
 	}
+	be := binary.BigEndian
+	var rate, in, out uint32
+	switch format {
+	case sflow.SAMPLE_FORMAT_FLOW:
+		rate, in, out = be.Uint32(body[8:]), compactIf(be.Uint32(body[20:])), compactIf(be.Uint32(body[24:]))
+	case sflow.SAMPLE_FORMAT_EXPANDED_FLOW:
+		rate = be.Uint32(body[12:])
+		in = expandedIf(be.Uint32(body[24:]), be.Uint32(body[28:]))
+		out = expandedIf(be.Uint32(body[32:]), be.Uint32(body[36:]))
+	}
+	count := be.Uint32(body[hdr-4:])
 	if count > sflowMaxCount && format != sflow.SAMPLE_FORMAT_EXPANDED_FLOW {
 		return fmt.Errorf("too many records: %d", count)
 	}
+	c := cursor{b: body[hdr:]}
 	counters := format == sflow.SAMPLE_FORMAT_COUNTER || format == sflow.SAMPLE_FORMAT_EXPANDED_COUNTER
 	var st sampleState
 	b := c.b
@@ -315,46 +314,53 @@ func skipString(c *cursor) {
 // gateway reads an extended gateway record as goflow2 does: one AS path
 // segment, the destination AS being its last AS.
 func (st *sampleState) gateway(c *cursor) error {
-	if err := skipIP(c); err != nil {
-		return err
-	}
-	c.u32() // router's AS
-	srcAS := c.u32()
-	c.u32() // source peer AS
-	segments := c.u32()
-	if c.bad {
+	b := c.b
+	be := binary.BigEndian
+	if len(b) < 4 {
 		return errSFlowCut
 	}
+	off := 4
+	switch t := be.Uint32(b); t {
+	case 1:
+		off += 4
+	case 2:
+		off += 16
+	default:
+		return fmt.Errorf("unknown IP version %d", t)
+	}
+	// router's AS, source AS, source peer AS, path segments
+	if len(b) < off+16 {
+		return errSFlowCut
+	}
+	srcAS, segments := be.Uint32(b[off+4:]), be.Uint32(b[off+12:])
+	off += 16
 	dstAS, hasPath := uint32(0), false
 	if segments != 0 {
-		c.u32() // segment type
-		n := c.u32()
-		if c.bad {
+		if len(b) < off+8 { // segment type, length
 			return errSFlowCut
 		}
-		if n > maxGatewayList || int(n) > len(c.b)-4 {
+		n := be.Uint32(b[off+4:])
+		off += 8
+		if n > maxGatewayList || int(n) > len(b)-off-4 {
 			return fmt.Errorf("as path length %d", n)
 		}
 		if n > 0 {
-			if uint64(len(c.b)) < 4*uint64(n) {
+			if len(b)-off < 4*int(n) {
 				return errSFlowCut
 			}
-			dstAS, hasPath = binary.BigEndian.Uint32(c.b[4*(n-1):]), true
-			c.b = c.b[4*n:]
+			off += 4 * int(n)
+			dstAS, hasPath = be.Uint32(b[off-4:]), true
 		}
 	}
-	n := c.u32() // communities
-	if c.bad {
+	if len(b) < off+4 { // communities
 		return errSFlowCut
 	}
-	if n > maxGatewayList || int(n) > len(c.b)-4 {
+	n := be.Uint32(b[off:])
+	off += 4
+	if n > maxGatewayList || int(n) > len(b)-off-4 {
 		return fmt.Errorf("communities length %d", n)
 	}
-	if n > 0 {
-		c.skip(4 * uint64(n))
-	}
-	c.u32() // local preference
-	if c.bad {
+	if len(b)-off < 4*int(n)+4 { // communities, local preference
 		return errSFlowCut
 	}
 	st.srcAS = srcAS

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -404,5 +405,39 @@ func TestFastSFlowNoAllocations(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no records")
+	}
+}
+
+func TestFastConcurrentWorkers(t *testing.T) {
+	// Fast and reference workers decode while templates of other domains
+	// keep changing; run with -race to check the store's publication.
+	store := NewTemplates()
+	data := []field{f(1, 4), f(2, 4)}
+	mustDecode(t, NewFastNetFlow(store), message(10, 0, templateSet(10, 256, data...)), srcA)
+	pkt := message(10, 0, dataSet(256, data, []uint64{10, 1}, []uint64{20, 2}))
+	var wg sync.WaitGroup
+	totals := make([]uint64, 3)
+	for w := range totals {
+		wg.Go(func() {
+			d := NewFastNetFlow(store)
+			if w == 2 {
+				d = NewNetFlow(store)
+			}
+			for i := range 2000 {
+				if _, err := d.Decode(pkt, srcA, func(r *Record) { totals[w] += r.Bytes }); err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+				if i%10 == 0 {
+					d.Decode(message(10, uint32(i+1), templateSet(10, 256+uint16(i%50), data...)), srcA, func(*Record) {})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w, total := range totals {
+		if total != 2000*30 {
+			t.Errorf("worker %d counted %d bytes, want %d", w, total, 2000*30)
+		}
 	}
 }

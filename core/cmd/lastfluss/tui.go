@@ -5,6 +5,10 @@ import (
 	"errors"
 	"flag"
 	"io"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/lastfluss/lastfluss/tui"
 )
 
 // runTUI runs the terminal UI against the core's control socket.
@@ -15,8 +19,17 @@ func runTUI(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := resolve(); err != nil {
+	socket, err := resolve()
+	if err != nil {
 		return err
 	}
-	return errors.New("tui: not built yet")
+	conn, client, err := dialControl(socket)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := tui.Run(ctx, client, socket); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	return nil
 }

@@ -14,8 +14,20 @@ import (
 // and record goflow2 decodes is walked with goflow2's own bounds, so that
 // a datagram it refuses is refused here too, but only the records Lastfluss
 // counts are read.
+//
+// One deliberate difference (tested in fast_test.go): an extended gateway
+// record's AS path may have several segments (sFlow's dst_as_path is a list
+// of AS_SET/AS_SEQUENCE segments). goflow2 reads only the first, takes its
+// last AS as the destination AS and reads the next segment as the
+// communities. Here every segment is read and the destination AS is the last
+// AS of the path.
 type fastSFlow struct {
 	rec Record
+	// goflow2Paths reads AS paths as goflow2 does (tests only).
+	goflow2Paths bool
+	// multiSegment is set when a datagram held a gateway record with a path
+	// of several segments, where the reference reads it differently.
+	multiSegment bool
 }
 
 // NewFastSFlow returns a decoder for sFlow v5 datagrams with the semantics
@@ -33,6 +45,7 @@ func (d *fastSFlow) Decode(pkt []byte, src netip.AddrPort, emit func(*Record)) (
 			err = &Error{Reason: ReasonMalformed, Err: panicError{v}}
 		}
 	}()
+	d.multiSegment = false
 	agent, scanErr := scanSFlow(pkt)
 	if agent.IsValid() {
 		exporter = agent
@@ -180,7 +193,7 @@ func (d *fastSFlow) sample(format uint32, body []byte, emit func(*Record)) error
 		if counters {
 			err = counterRecord(dataFormat, rec)
 		} else {
-			err = st.flowRecord(dataFormat, rec)
+			err = d.flowRecord(&st, dataFormat, rec)
 		}
 		if err != nil {
 			return fmt.Errorf("record %d (format %d): %w", i+1, dataFormat, err)
@@ -230,7 +243,7 @@ func counterRecord(format uint32, rec []byte) error {
 	return nil
 }
 
-func (st *sampleState) flowRecord(format uint32, rec []byte) error {
+func (d *fastSFlow) flowRecord(st *sampleState, format uint32, rec []byte) error {
 	c := cursor{b: rec}
 	switch format {
 	case sflow.FLOW_TYPE_RAW:
@@ -266,7 +279,7 @@ func (st *sampleState) flowRecord(format uint32, rec []byte) error {
 		}
 		c.skip(8) // masks
 	case sflow.FLOW_TYPE_EXT_GATEWAY:
-		return st.gateway(&c)
+		return d.gateway(st, rec)
 	case sflow.FLOW_TYPE_EGRESS_QUEUE:
 		c.skip(4)
 	case sflow.FLOW_TYPE_EXT_ACL:
@@ -311,10 +324,10 @@ func skipString(c *cursor) {
 	}
 }
 
-// gateway reads an extended gateway record as goflow2 does: one AS path
-// segment, the destination AS being its last AS.
-func (st *sampleState) gateway(c *cursor) error {
-	b := c.b
+// gateway reads an extended gateway record: next hop, router's AS, source
+// AS, source peer AS, the AS path's segments, communities, local preference,
+// with goflow2's bounds (at most 1000 ASes in a segment and communities).
+func (d *fastSFlow) gateway(st *sampleState, b []byte) error {
 	be := binary.BigEndian
 	if len(b) < 4 {
 		return errSFlowCut
@@ -328,14 +341,19 @@ func (st *sampleState) gateway(c *cursor) error {
 	default:
 		return fmt.Errorf("unknown IP version %d", t)
 	}
-	// router's AS, source AS, source peer AS, path segments
 	if len(b) < off+16 {
 		return errSFlowCut
 	}
 	srcAS, segments := be.Uint32(b[off+4:]), be.Uint32(b[off+12:])
 	off += 16
+	if segments > 1 {
+		d.multiSegment = true
+		if d.goflow2Paths {
+			segments = 1
+		}
+	}
 	dstAS, hasPath := uint32(0), false
-	if segments != 0 {
+	for range segments {
 		if len(b) < off+8 { // segment type, length
 			return errSFlowCut
 		}

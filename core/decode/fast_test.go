@@ -52,6 +52,17 @@ func (p *pair) check(t *testing.T, what string, pkt []byte, src netip.AddrPort) 
 	t.Helper()
 	want := decodeOutcome(t, p.ref, pkt, src)
 	got := decodeOutcome(t, p.fast, pkt, src)
+	if fs, ok := p.fast.(*fastSFlow); ok {
+		// The one deliberate difference: AS paths of several segments.
+		// Read as goflow2 reads them, everything must agree.
+		compat := decodeOutcome(t, &fastSFlow{goflow2Paths: true}, pkt, src)
+		if diff := cmp.Diff(compat, want); diff != "" {
+			t.Fatalf("%s: fast decoder reading paths as goflow2 differs from the reference (-fast +reference):\n%s\npacket: %x", what, diff, pkt)
+		}
+		if fs.multiSegment {
+			return got
+		}
+	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Fatalf("%s: fast decoder differs from the reference (-fast +reference):\n%s\npacket: %x", what, diff, pkt)
 	}
@@ -326,19 +337,7 @@ func handMadeSFlow() []seed {
 		binary.BigEndian.PutUint32(b[4:], uint32(n))
 		return b
 	}
-	multiSegment := func() []byte {
-		b := be32(nil, 1)
-		b = append(b, 192, 0, 2, 254)
-		b = be32(b, 64500)
-		b = be32(b, 174)
-		b = be32(b, 174)
-		b = be32(b, 2)                       // two segments
-		b = be32(be32(be32(b, 2), 1), 3320)  // AS_SEQUENCE 3320
-		b = be32(be32(be32(b, 1), 1), 64501) // AS_SET 64501
-		b = be32(b, 0)
-		b = be32(b, 100)
-		return sfRecord(1003, b)
-	}()
+	multiSegment := sfGatewaySegments(174, []uint32{3320}, []uint32{64501})
 	var seeds []seed
 	add := func(name string, samples ...[]byte) {
 		seeds = append(seeds, seed{"hand-" + strings.ReplaceAll(name, " ", "-"), sfDatagram(agentA, samples...)})
@@ -439,5 +438,66 @@ func TestFastConcurrentWorkers(t *testing.T) {
 		if total != 2000*30 {
 			t.Errorf("worker %d counted %d bytes, want %d", w, total, 2000*30)
 		}
+	}
+}
+
+// sfGatewaySegments is an extended gateway record whose AS path has one
+// AS_SEQUENCE segment per slice.
+func sfGatewaySegments(srcAS uint32, segments ...[]uint32) []byte {
+	b := be32(nil, 1)
+	b = append(b, 192, 0, 2, 254)
+	b = be32(b, 64500)
+	b = be32(b, srcAS)
+	b = be32(b, srcAS)
+	b = be32(b, uint32(len(segments)))
+	for _, seg := range segments {
+		b = be32(be32(b, 2), uint32(len(seg)))
+		for _, as := range seg {
+			b = be32(b, as)
+		}
+	}
+	b = be32(b, 0)   // communities
+	b = be32(b, 100) // local pref
+	return sfRecord(1003, b)
+}
+
+// TestFastSFlowDeliberateDifferences is the list of datagrams on which the
+// fast decoder deliberately disagrees with the reference, with both
+// outcomes.
+func TestFastSFlowDeliberateDifferences(t *testing.T) {
+	v4 := sfRawHeader(1518, 4, ethIPv4(1500))
+	rec := func(dst uint32) []Record {
+		return []Record{{Bytes: 1500, Packets: 1, SamplingRate: 10, InIf: 1, OutIf: 2, SrcAS: 174, DstAS: dst, IPVersion: 4}}
+	}
+	for _, tc := range []struct {
+		name            string
+		pkt             []byte
+		fast, reference outcome
+	}{
+		{
+			// goflow2 takes the first segment's last AS, then reads the
+			// second segment's type as the number of communities.
+			name: "AS path of two segments: the destination is the last AS of the path",
+			pkt:  sfDatagram(agentA, sfFlowSample(10, 1, 2, v4, sfGatewaySegments(174, []uint32{3320}, []uint32{1299, 64501}))),
+			fast: outcome{Records: rec(64501), Exporter: agentA.String()}, reference: outcome{Records: rec(3320), Exporter: agentA.String()},
+		},
+		{
+			// An empty last segment: the destination is the last AS there is.
+			name: "AS path of three segments, the last empty",
+			pkt: sfDatagram(agentA, sfFlowSample(10, 1, 2, v4,
+				sfGatewaySegments(174, []uint32{3320}, []uint32{1299, 2914, 3356, 6453, 6762, 7018}, nil))),
+			fast: outcome{Records: rec(7018), Exporter: agentA.String()}, reference: outcome{Records: rec(3320), Exporter: agentA.String()},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(decodeOutcome(t, NewFastSFlow(), tc.pkt, sflowSrc), tc.fast); diff != "" {
+				t.Errorf("fast (-got +want):\n%s", diff)
+			}
+			if diff := cmp.Diff(decodeOutcome(t, NewSFlow(), tc.pkt, sflowSrc), tc.reference); diff != "" {
+				t.Errorf("reference (-got +want):\n%s", diff)
+			}
+			// The differential check accepts it, and only because of it.
+			sflowPair().check(t, tc.name, tc.pkt, sflowSrc)
+		})
 	}
 }

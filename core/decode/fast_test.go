@@ -291,18 +291,26 @@ func TestFastNetFlowSharesStore(t *testing.T) {
 
 func TestFastNetFlowNoAllocations(t *testing.T) {
 	tmpl, data := benchPackets()
+	options := message(9, 0,
+		optionsTemplateSet(9, 400, []field{f(1, 4)}, []field{f(48, 1), f(49, 1), f(50, 4)}),
+		dataSet(400, []field{f(1, 4), f(48, 1), f(49, 1), f(50, 4)}, []uint64{0, 1, 2, 100}, []uint64{0, 2, 2, 4000}))
 	d := NewFastNetFlow(NewTemplates())
 	n := 0
 	emit := func(*Record) { n++ }
-	if _, err := d.Decode(tmpl, srcA, emit); err != nil {
-		t.Fatal(err)
+	for _, pkt := range [][]byte{tmpl, options} {
+		if _, err := d.Decode(pkt, srcA, emit); err != nil {
+			t.Fatal(err)
+		}
 	}
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := d.Decode(data, srcA, emit); err != nil {
 			t.Fatal(err)
 		}
-		// A template refresh costs nothing either.
+		// Template and sampling option refreshes cost nothing either.
 		if _, err := d.Decode(tmpl, srcA, emit); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Decode(options, srcA, emit); err != nil {
 			t.Fatal(err)
 		}
 	})

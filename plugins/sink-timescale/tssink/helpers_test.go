@@ -19,6 +19,10 @@ import (
 // pgtest's private cluster cannot preload the extension.
 const TimescaleDSNEnv = "LASTFLUSS_TIMESCALE_DSN"
 
+// ApacheDSNEnv names a server whose TimescaleDB is the Apache-2 edition
+// (timescaledb.license = 'apache'), for the refusal test.
+const ApacheDSNEnv = "LASTFLUSS_TIMESCALE_APACHE_DSN"
+
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -28,18 +32,24 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // extension) and records it for the banner.
 func needTimescale(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv(TimescaleDSNEnv)
+	return needServer(t, TimescaleDSNEnv, "TimescaleDB")
+}
+
+// needServer is needTimescale for the server named by env.
+func needServer(t *testing.T, env, what string) string {
+	t.Helper()
+	admin := os.Getenv(env)
 	if admin == "" {
 		// On stderr too, so that it shows without -v: a pass of this
 		// package is not a TimescaleDB run.
-		fmt.Fprintf(os.Stderr, "!!!!! %s DID NOT RUN: it needs TimescaleDB, which this machine lacks; set %s to a superuser DSN of a server that loads it\n",
-			t.Name(), TimescaleDSNEnv)
-		t.Skipf("NOT RUN: needs TimescaleDB; set %s to a superuser DSN of a server that loads it", TimescaleDSNEnv)
+		fmt.Fprintf(os.Stderr, "!!!!! %s DID NOT RUN: it needs %s, which this machine lacks; set %s to a superuser DSN of a server that loads it\n",
+			t.Name(), what, env)
+		t.Skipf("NOT RUN: needs %s; set %s to a superuser DSN of a server that loads it", what, env)
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("%s: %v", TimescaleDSNEnv, err)
+		t.Fatalf("%s: %v", env, err)
 	}
 	defer conn.Close(ctx)
 	name := fmt.Sprintf("lastfluss_ts_%d_%s", os.Getpid(), strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())))

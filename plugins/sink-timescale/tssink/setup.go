@@ -262,10 +262,8 @@ func (st *setup) enableCompression(ctx context.Context, i int, rel string) error
 		on, err = st.bool(ctx, `SELECT compression_enabled FROM timescaledb_information.hypertables
 WHERE format('%I.%I', hypertable_schema, hypertable_name)::regclass = $1::regclass`, rel)
 	} else {
-		on, err = st.bool(ctx, `SELECT h.compression_enabled FROM timescaledb_information.continuous_aggregates c
-JOIN timescaledb_information.hypertables h
-  ON h.hypertable_schema = c.materialization_hypertable_schema AND h.hypertable_name = c.materialization_hypertable_name
-WHERE format('%I.%I', c.view_schema, c.view_name)::regclass = $1::regclass`, rel)
+		on, err = st.bool(ctx, `SELECT compression_enabled FROM timescaledb_information.continuous_aggregates
+WHERE format('%I.%I', view_schema, view_name)::regclass = $1::regclass`, rel)
 	}
 	if err != nil || on {
 		return err

@@ -7,6 +7,7 @@ package tssink
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func jobs(t *testing.T, conn *pgx.Conn) map[string]int64 {
 FROM timescaledb_information.jobs j
 LEFT JOIN timescaledb_information.continuous_aggregates c
   ON c.materialization_hypertable_schema = j.hypertable_schema AND c.materialization_hypertable_name = j.hypertable_name
-WHERE j.proc_name LIKE 'policy_%'`)
+WHERE j.proc_name LIKE 'policy_%' AND j.hypertable_name IS NOT NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +72,9 @@ func TestTimescaleFreshDatabase(t *testing.T) {
 	t.Cleanup(s.Close)
 	if err := s.Configure(ctx, sdk.Config{"dsn": dsn}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.pg.Ready(ctx); err != nil {
+		t.Fatalf("set-up: %v", err)
 	}
 	conn := tsConnect(t, dsn)
 	if tsInt(t, conn, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'traffic'") != 1 {
@@ -172,6 +176,11 @@ func TestTimescaleFreshDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, s := range []*Sink{s2, s3} {
+		if _, err := s.pg.Ready(ctx); err != nil {
+			t.Fatalf("set-up at a restart: %v", err)
+		}
+	}
 	if diff := cmp.Diff(jobs(t, conn), got); diff != "" {
 		t.Errorf("jobs after a restart (-got +want):\n%s", diff)
 	}
@@ -197,6 +206,9 @@ FROM generate_series(1, 5000) g`); err != nil {
 	if err := s.Configure(ctx, sdk.Config{"dsn": dsn, "legacy_interval": time.Minute}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.pg.Ready(ctx); err != nil {
+		t.Fatalf("set-up: %v", err)
+	}
 	if n := tsInt(t, conn, "SELECT count(*) FROM traffic"); n != 5000 {
 		t.Errorf("%d rows after the take-over, want 5000", n)
 	}
@@ -218,5 +230,21 @@ FROM generate_series(1, 5000) g`); err != nil {
 	if n := tsInt(t, conn, `SELECT count(*) FROM (SELECT time, sum(bandwidth) as "bandwidth", iface || ' OUT' as "metric"
 FROM traffic WHERE ingress = false and time BETWEEN now() - interval '1 day' AND now() GROUP BY time, iface ORDER BY time) x`); n == 0 {
 		t.Error("the Interfaces dashboard's query returns nothing")
+	}
+}
+
+// TestTimescaleApacheRefused: the Apache-2 edition (no continuous
+// aggregates) is refused with the fix, before anything is created.
+func TestTimescaleApacheRefused(t *testing.T) {
+	dsn := needServer(t, ApacheDSNEnv, "TimescaleDB's Apache-2 edition (timescaledb.license = 'apache')")
+	s := &Sink{Logger: quiet}
+	t.Cleanup(s.Close)
+	err := s.Configure(context.Background(), sdk.Config{"dsn": dsn})
+	if err == nil || !strings.Contains(err.Error(), "Apache-2 edition") || !strings.Contains(err.Error(), "timescaledb.license = 'timescale'") {
+		t.Fatalf("Configure on an Apache-only TimescaleDB = %v, want the refusal naming the fix", err)
+	}
+	conn := tsConnect(t, dsn)
+	if n := tsInt(t, conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); n != 0 {
+		t.Errorf("%d tables created on a refused server", n)
 	}
 }

@@ -95,12 +95,15 @@ func cmpBool(a, b bool) int {
 }
 
 func (t *asnTable) columns() []column {
+	titles := []string{"ASN", "BIT/S", "PKT/S", "FLOW/S"}
+	i := [...]int{sortBits: 1, sortPackets: 2, sortFlows: 3, sortASN: 0}[t.sort]
+	titles[i] = "▾" + titles[i]
 	return fit([]column{
-		{title: "ASN", width: 10, right: true},
+		{title: titles[0], width: 10, right: true},
 		{title: "NAME", flex: true},
-		{title: "BIT/S", width: 10, right: true},
-		{title: "PKT/S", width: 7, right: true, drop: 3},
-		{title: "FLOW/S", width: 6, right: true, drop: 4},
+		{title: titles[1], width: 10, right: true},
+		{title: titles[2], width: 7, right: true, drop: 3},
+		{title: titles[3], width: 7, right: true, drop: 4},
 		{title: "SHARE", width: 6, right: true, drop: 1},
 		{title: "", width: 12, drop: 5},
 	}, t.width, 8)
@@ -125,6 +128,8 @@ func (t *asnTable) View() string {
 			asn, name = "…", "other ASNs"
 		case r.other:
 			asn, name = "—", "over the key cap"
+		case r.asn == 0 && name == "":
+			name = "unknown (no AS in the flows)"
 		}
 		f := 0.0
 		if t.total > 0 {

@@ -111,13 +111,20 @@ func (l *ifaceList) scroll() {
 }
 
 func (l *ifaceList) columns() []column {
+	in, out := "IN", "OUT"
+	switch l.order {
+	case orderIn:
+		in = "▾IN"
+	case orderOut:
+		out = "▾OUT"
+	}
 	return fit([]column{
 		{title: "  INTERFACE", flex: true},
 		{title: "ROLE", width: 8, drop: 2},
 		{title: "IFINDEX", width: 7, right: true, drop: 4},
 		{title: "SPEED", width: 6, right: true, drop: 3},
-		{title: "IN", width: 10, right: true},
-		{title: "OUT", width: 10, right: true},
+		{title: in, width: 10, right: true},
+		{title: out, width: 10, right: true},
 		{title: "LOAD", width: 6, right: true, drop: 1},
 	}, l.width, 12)
 }

@@ -2,9 +2,12 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"io"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"google.golang.org/grpc/status"
 
 	"github.com/lastfluss/lastfluss/sdk/proto"
 )
@@ -54,7 +57,7 @@ func Stream(ctx context.Context, client proto.ControlClient, top uint32) <-chan 
 			}
 			if !lost {
 				lost = true
-				if !send(ConnMsg{Err: err}) {
+				if !send(ConnMsg{Err: readable(err)}) {
 					return
 				}
 			}
@@ -66,6 +69,17 @@ func Stream(ctx context.Context, client proto.ControlClient, top uint32) <-chan 
 		}
 	}()
 	return ch
+}
+
+// readable says why the stream ended in words for the title line.
+func readable(err error) error {
+	if errors.Is(err, io.EOF) {
+		return errors.New("the core ended the stream (stopped?)")
+	}
+	if s, ok := status.FromError(err); ok {
+		return errors.New(s.Message())
+	}
+	return err
 }
 
 // Run shows the live view of the core behind client until the user quits

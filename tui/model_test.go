@@ -117,14 +117,14 @@ func TestWaitingThenData(t *testing.T) {
 			t.Errorf("screen lacks %q:\n%s", want, s)
 		}
 	}
-	if got := lines(s, "AS15169"); len(got) != 1 || !strings.Contains(got[0], "4.80 Gb/s    450k    300  40.0% ████▊") {
+	if got := lines(s, "AS15169"); len(got) != 1 || !strings.Contains(got[0], "4.80 Gb/s    450k     300  40.0% ████▊") {
 		t.Errorf("GOOGLE's row: %q", got)
 	}
 	if got := lines(s, "edge1-fra/transit-cogent"); !strings.Contains(got[0], "transit      531   100G  12.0 Gb/s  2.40 Gb/s    12%") {
 		t.Errorf("transit's row: %q", got)
 	}
 	// The rest of the direction's total beyond the rows sent.
-	if got := lines(s, "other ASNs"); len(got) != 1 || !strings.Contains(got[0], "1.60 Gb/s                 13.3%") {
+	if got := lines(s, "other ASNs"); len(got) != 1 || !strings.Contains(got[0], "1.60 Gb/s                  13.3%") {
 		t.Errorf("rest row: %q", got)
 	}
 }

@@ -308,6 +308,24 @@ func TestLive(t *testing.T) {
 		t.Errorf("live update (-got +want):\n%s", diff)
 	}
 
+	// A partial second (a worker stopping) is not shown as if complete.
+	for i, partial := range []bool{true, false} {
+		s := m.NewShard(time.Unix(start+1+int64(i), 0))
+		s.Partial = partial
+		add := func(iface uint32, dir aggregate.Direction, remote uint32, bytes uint64) {
+			s.Add(aggregate.Key{Interface: iface, Direction: dir, RemoteASN: remote, IPVersion: 4}, aggregate.Values{Bytes: bytes})
+		}
+		add(transit, aggregate.In, 3320, 10)
+		m.Hand(w, s)
+	}
+	u, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.SecondUnixMs != (start+2)*1000 {
+		t.Errorf("after second %d came %d, want %d (the partial one skipped)", start, u.SecondUnixMs/1000, start+2)
+	}
+
 	cancel()
 	f.waitWatching(false)
 }

@@ -112,8 +112,10 @@ func (s *Server) Live(req *proto.LiveRequest, stream grpc.ServerStreamingServer[
 			return nil
 		case sec := <-sub.ch:
 			start := sec.batch.Start.Unix()
-			if start <= last {
-				continue // incomplete, or an idle update went out for it
+			if start <= last || sec.batch.Partial {
+				// Incomplete (the first second watched, or the last one
+				// at shutdown), or an idle update went out for it.
+				continue
 			}
 			last = start
 			if err := stream.Send(s.update(sec, top, sub.dropped.Load())); err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/lastfluss/lastfluss/sdk/proto"
@@ -76,10 +78,20 @@ func readable(err error) error {
 	if errors.Is(err, io.EOF) {
 		return errors.New("the core ended the stream (stopped?)")
 	}
-	if s, ok := status.FromError(err); ok {
-		return errors.New(s.Message())
+	s, ok := status.FromError(err)
+	if !ok {
+		return err
 	}
-	return err
+	if s.Code() == codes.Unavailable {
+		// "connection error: desc = "transport: Error while dialing: dial
+		// unix …: connect: no such file or directory"": the last part says it.
+		msg := strings.Trim(s.Message(), `"`)
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return errors.New("cannot reach the core: " + strings.Trim(msg, `"`))
+	}
+	return errors.New(s.Message())
 }
 
 // Run shows the live view of the core behind client until the user quits

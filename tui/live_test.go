@@ -77,7 +77,7 @@ func TestStream(t *testing.T) {
 	for range 5 {
 		got = append(got, describe(<-ch))
 	}
-	want := []string{"second 1", "second 2", "lost: core restarting", "back", "second 3"}
+	want := []string{"second 1", "second 2", "lost: cannot reach the core: core restarting", "back", "second 3"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("messages (-got +want):\n%s", diff)
 	}
@@ -86,5 +86,17 @@ func TestStream(t *testing.T) {
 	}
 	cancel()
 	for range ch {
+	}
+
+	// No core at all: said plainly.
+	none, err := grpc.NewClient("unix://"+filepath.Join(t.TempDir(), "none.sock"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer none.Close()
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	if got := describe(<-Stream(ctx, proto.NewControlClient(none), 7)); got != "lost: cannot reach the core: no such file or directory" {
+		t.Errorf("without a core: %q", got)
 	}
 }

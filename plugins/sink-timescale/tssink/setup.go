@@ -281,17 +281,20 @@ WHERE format('%I.%I', view_schema, view_name)::regclass = $1::regclass`, rel)
 // interval: no job): kept when it has them, replaced when it has others.
 // add takes rel and then args; remove takes rel.
 func (st *setup) policy(ctx context.Context, proc, rel string, want map[string]time.Duration, remove, add string, args ...any) error {
-	// The jobs of a rollup hang on its materialisation hypertable.
-	var hs, hn string
-	err := st.c.QueryRow(ctx, `SELECT coalesce(c.materialization_hypertable_schema, n.nspname), coalesce(c.materialization_hypertable_name, k.relname)
+	// The jobs view names a rollup's jobs by the rollup (2.28), or by its
+	// materialisation hypertable: either matches.
+	var rs, rn, ms, mn string
+	err := st.c.QueryRow(ctx, `SELECT n.nspname, k.relname,
+    coalesce(c.materialization_hypertable_schema, n.nspname), coalesce(c.materialization_hypertable_name, k.relname)
 FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
 LEFT JOIN timescaledb_information.continuous_aggregates c ON c.view_schema = n.nspname AND c.view_name = k.relname
-WHERE k.oid = $1::regclass`, rel).Scan(&hs, &hn)
+WHERE k.oid = $1::regclass`, rel).Scan(&rs, &rn, &ms, &mn)
 	if err != nil {
 		return fmt.Errorf("timescale set-up: find the hypertable of %s: %w", rel, err)
 	}
 	rows, err := st.c.Query(ctx, `SELECT config FROM timescaledb_information.jobs
-WHERE proc_name = $1 AND hypertable_schema = $2 AND hypertable_name = $3`, proc, hs, hn)
+WHERE proc_name = $1 AND ((hypertable_schema = $2 AND hypertable_name = $3) OR (hypertable_schema = $4 AND hypertable_name = $5))`,
+		proc, rs, rn, ms, mn)
 	if err != nil {
 		return fmt.Errorf("timescale set-up: read the jobs of %s: %w", rel, err)
 	}

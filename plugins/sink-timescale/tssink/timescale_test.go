@@ -70,13 +70,20 @@ func TestTimescaleFreshDatabase(t *testing.T) {
 	ctx := context.Background()
 	s := &Sink{Logger: quiet}
 	t.Cleanup(s.Close)
-	if err := s.Configure(ctx, sdk.Config{"dsn": dsn}); err != nil {
+	if err := s.Configure(ctx, sdk.Config{"dsn": dsn, "chunk_interval": 6 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.pg.Ready(ctx); err != nil {
 		t.Fatalf("set-up: %v", err)
 	}
 	conn := tsConnect(t, dsn)
+	var chunk time.Duration
+	if err := conn.QueryRow(ctx, "SELECT time_interval FROM timescaledb_information.dimensions WHERE hypertable_name = 'traffic'").Scan(&chunk); err != nil {
+		t.Fatal(err)
+	}
+	if chunk != 6*time.Hour {
+		t.Errorf("chunk interval %v, want 6h", chunk)
+	}
 	if tsInt(t, conn, "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'traffic'") != 1 {
 		t.Fatal("traffic is not a hypertable")
 	}
@@ -96,6 +103,14 @@ func TestTimescaleFreshDatabase(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d jobs, want %d: %v", len(got), len(want), got)
+	}
+
+	// The test runs the jobs itself (CALL run_job): the scheduler must
+	// not run them at the same time.
+	for k, id := range got {
+		if _, err := conn.Exec(ctx, "SELECT alter_job($1, scheduled => false)", id); err != nil {
+			t.Fatalf("pause %s: %v", k, err)
+		}
 	}
 
 	// Current batches, and one five days late: refreshed at once.
@@ -183,6 +198,41 @@ func TestTimescaleFreshDatabase(t *testing.T) {
 	}
 	if diff := cmp.Diff(jobs(t, conn), got); diff != "" {
 		t.Errorf("jobs after a restart (-got +want):\n%s", diff)
+	}
+
+	// Another retention: only those jobs change; "forever" removes one.
+	s4 := &Sink{Logger: quiet}
+	t.Cleanup(s4.Close)
+	if err := s4.Configure(ctx, sdk.Config{"dsn": dsn, "chunk_interval": 6 * time.Hour, "retention": []string{"10d", "180d", "forever", "forever"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s4.pg.Ready(ctx); err != nil {
+		t.Fatalf("set-up with another retention: %v", err)
+	}
+	now2 := jobs(t, conn)
+	if now2["policy_retention traffic"] == got["policy_retention traffic"] || now2["policy_retention traffic_5m"] != got["policy_retention traffic_5m"] {
+		t.Errorf("retention jobs before %v, after %v: want only traffic's replaced", got, now2)
+	}
+	if _, ok := now2["policy_retention traffic_1h"]; ok {
+		t.Error("traffic_1h keeps its retention job after \"forever\"")
+	}
+	var dropAfter time.Duration
+	if err := conn.QueryRow(ctx, `SELECT (config->>'drop_after')::interval FROM timescaledb_information.jobs WHERE job_id = $1`,
+		now2["policy_retention traffic"]).Scan(&dropAfter); err != nil {
+		t.Fatal(err)
+	}
+	if dropAfter != 10*day {
+		t.Errorf("raw retention %v, want 10 days", dropAfter)
+	}
+	// A batch older than the raw retention is stored, counted, and not
+	// refreshed into the rollups.
+	old := now.Add(-12 * day)
+	before = s4.refresh.Load()
+	if err := s4.Write(ctx, batchAt("fra1/old/x/1", old, time.Minute, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if s4.TooOld() != 1 || s4.refresh.Load() != before {
+		t.Errorf("too old batches %d, refreshes %d: want 1 and none", s4.TooOld(), s4.refresh.Load()-before)
 	}
 }
 

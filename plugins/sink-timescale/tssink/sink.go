@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lastfluss/lastfluss/plugins/sink-postgres/pgsink"
@@ -159,8 +160,7 @@ func (s *Sink) Write(ctx context.Context, b *sdk.Batch) error {
 	}
 	// Even for a replayed batch: its refresh may be what failed before.
 	for _, w := range p.Windows {
-		if _, err := pool.Exec(ctx, "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)",
-			Rollup(t, settings.Levels[w.Level]).Quoted(), w.From, w.To); err != nil {
+		if err := refresh(ctx, pool, Rollup(t, settings.Levels[w.Level]).Quoted(), w.From, w.To); err != nil {
 			// The batch is stored; the retry is a no-op write and this
 			// refresh again.
 			return fmt.Errorf("batch %s stored, refresh of rollup %s failed: %w", b.ID, settings.Levels[w.Level].Suffix(), err)
@@ -171,6 +171,23 @@ func (s *Sink) Write(ctx context.Context, b *sdk.Batch) error {
 		s.log().Info("late batch refreshed into the rollups", "batch", b.ID, "levels", len(p.Windows))
 	}
 	return nil
+}
+
+// refresh refreshes one window of a rollup, waiting a little for a
+// refresh policy that is running on the same rollup (55P03).
+func refresh(ctx context.Context, pool *pgxpool.Pool, rollup string, from, to time.Time) error {
+	for attempt := 1; ; attempt++ {
+		_, err := pool.Exec(ctx, "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)", rollup, from, to)
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "55P03" {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
 }
 
 // TooOld is the number of batches older than the raw retention so far.

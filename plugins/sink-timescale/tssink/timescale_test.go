@@ -237,9 +237,16 @@ func TestTimescaleFreshDatabase(t *testing.T) {
 }
 
 // TestTimescaleTakeOver converts a first-Lastfluss table with rows in
-// place: no row lost, no retention by default, the rollups filled with the
-// old rows at once.
+// place, plain or already a hypertable (its README told users to run
+// create_hypertable): no row lost, no retention by default, the rollups
+// filled with the old rows at once.
 func TestTimescaleTakeOver(t *testing.T) {
+	for _, hyper := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hypertable=%v", hyper), func(t *testing.T) { takeOver(t, hyper) })
+	}
+}
+
+func takeOver(t *testing.T, hyper bool) {
 	dsn := needTimescale(t)
 	ctx := context.Background()
 	conn := tsConnect(t, dsn)
@@ -250,6 +257,12 @@ INSERT INTO traffic (time, bandwidth, iface, ingress, remote_asn, local_asn)
 SELECT now() - g * interval '1 minute', 8000, 'IX ' || (g % 3), g % 2 = 0, 174 + g % 7, 64500
 FROM generate_series(1, 5000) g`); err != nil {
 		t.Fatal(err)
+	}
+	if hyper {
+		if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS timescaledb CASCADE;
+SELECT create_hypertable('traffic', 'time', migrate_data => true)`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := &Sink{Logger: quiet}
 	t.Cleanup(s.Close)

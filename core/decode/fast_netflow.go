@@ -185,7 +185,7 @@ func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt [
 			case c.kind == kindDataTemplate:
 				if c.variable {
 					// goflow2 decodes the whole set before any of it counts.
-					if abort = walkDataSet(c, body, nil); abort != nil {
+					if abort = walkDataSet(c, body); abort != nil {
 						break
 					}
 				}
@@ -347,17 +347,13 @@ func (f *ieValues) addValue(s int, b []byte) {
 	f.has |= 1 << s
 }
 
-// walkDataSet walks the records of a data set of a template with
-// variable-length fields, calling each (when not nil) with its elements.
-func walkDataSet(c *compiledTemplate, b []byte, each func(*ieValues)) error {
+// walkDataSet checks the records of a data set of a template with
+// variable-length fields as goflow2 decodes them.
+func walkDataSet(c *compiledTemplate, b []byte) error {
 	var err error
 	for len(b) >= c.optFixed {
-		var f ieValues
-		if b, err = walkGroup(c.fields, c.optFixed, b, &f); err != nil {
+		if b, err = walkGroup(c.fields, c.optFixed, b, nil); err != nil {
 			return err
-		}
-		if each != nil {
-			each(&f)
 		}
 	}
 	return nil

@@ -287,6 +287,20 @@ func TestFastNetFlowSharesStore(t *testing.T) {
 	if store.Generation() != gen {
 		t.Errorf("refreshing identical templates changed the store")
 	}
+	// Refreshes are told from the wire octets, enterprise fields and
+	// options templates included, without decoding them again.
+	refresh := message(10, 8,
+		templateSet(10, 301, f(1, 8), field{Type: 5, Length: 2, PEN: 2636}, f(2, 4)),
+		optionsTemplateSet(10, 500, []field{{Type: 302, Length: 4, PEN: 9}}, []field{f(305, 4), f(306, 4)}))
+	mustDecode(t, fast, refresh, srcA)
+	gen = store.Generation()
+	noop := func(*Record) {}
+	if allocs := testing.AllocsPerRun(10, func() { fast.Decode(refresh, srcA, noop) }); allocs != 0 {
+		t.Errorf("a template refresh allocates %v times", allocs)
+	}
+	if store.Generation() != gen {
+		t.Errorf("refreshing identical templates changed the store")
+	}
 }
 
 func TestFastNetFlowNoAllocations(t *testing.T) {

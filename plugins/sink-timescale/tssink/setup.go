@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lastfluss/lastfluss/plugins/sink-postgres/pgsink"
@@ -59,6 +60,10 @@ func CheckServer(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if c.Installed == "" {
 		if _, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS timescaledb"); err != nil {
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				return fmt.Errorf("create extension timescaledb: %w", err) // the connection: retried
+			}
 			return pgsink.Fatal(fmt.Errorf("create extension timescaledb (%w): have a superuser run CREATE EXTENSION timescaledb in this database, "+
 				"and check that postgresql.conf has shared_preload_libraries = 'timescaledb'", err))
 		}

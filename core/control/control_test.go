@@ -70,7 +70,7 @@ type fixture struct {
 	client proto.ControlClient
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, diags := config.Parse([]byte(testConfig), filepath.Join(dir, "lastfluss.hcl"))
@@ -115,7 +115,7 @@ func (f *fixture) start(t *testing.T) {
 }
 
 // iface returns the registry id of a declared interface.
-func (f *fixture) iface(t *testing.T, exporter, name string) uint32 {
+func (f *fixture) iface(t testing.TB, exporter, name string) uint32 {
 	t.Helper()
 	for _, e := range f.cfg.Exporters {
 		for _, i := range e.Interfaces {

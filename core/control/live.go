@@ -40,8 +40,16 @@ type ifaceKey struct {
 }
 
 type dirRows struct {
-	total proto.LiveRow
-	rows  []*proto.LiveRow // by bytes, biggest first
+	total liveRow
+	rows  []liveRow // by bytes, biggest first
+}
+
+// liveRow is a remote ASN's traffic in one second, local ASNs and IP
+// versions added up.
+type liveRow struct {
+	remote                uint32
+	other                 bool
+	bytes, packets, flows uint64
 }
 
 // publish is the live merger's out: it runs on a collector worker, so it
@@ -149,19 +157,27 @@ func (sec *second) prepare() {
 			remote uint32
 			other  bool
 		}
-		merged := make(map[rowKey]*proto.LiveRow, len(b.Rows))
+		// Rows differing only in local ASN or IP version are usually
+		// next to each other in neither order: a map folds them.
+		index := make(map[rowKey]int, len(b.Rows))
+		merged := make([]liveRow, 0, len(b.Rows))
+		keys := make([]rowKey, 0, len(b.Rows))
 		for _, r := range b.Rows {
 			k := rowKey{r.Interface, r.Direction, r.RemoteASN, r.Other}
-			lr, ok := merged[k]
+			i, ok := index[k]
 			if !ok {
-				lr = &proto.LiveRow{RemoteAsn: r.RemoteASN, Other: r.Other}
-				merged[k] = lr
+				i = len(merged)
+				index[k] = i
+				merged = append(merged, liveRow{remote: r.RemoteASN, other: r.Other})
+				keys = append(keys, k)
 			}
-			lr.Bytes += r.Bytes
-			lr.Packets += r.Packets
-			lr.Flows += r.Flows
+			lr := &merged[i]
+			lr.bytes += r.Bytes
+			lr.packets += r.Packets
+			lr.flows += r.Flows
 		}
-		for k, lr := range merged {
+		for i, lr := range merged {
+			k := keys[i]
 			bi := b.Interfaces[k.iface]
 			ik := ifaceKey{bi.Exporter, bi.IfIndex}
 			d, ok := sec.dirs[ik]
@@ -171,15 +187,15 @@ func (sec *second) prepare() {
 				sec.extra = append(sec.extra, bi)
 			}
 			dr := &d[k.dir]
-			dr.total.Bytes += lr.Bytes
-			dr.total.Packets += lr.Packets
-			dr.total.Flows += lr.Flows
+			dr.total.bytes += lr.bytes
+			dr.total.packets += lr.packets
+			dr.total.flows += lr.flows
 			dr.rows = append(dr.rows, lr)
 		}
 		for _, d := range sec.dirs {
 			for i := range d {
-				slices.SortFunc(d[i].rows, func(x, y *proto.LiveRow) int {
-					return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmpBool(x.Other, y.Other), cmp.Compare(x.RemoteAsn, y.RemoteAsn))
+				slices.SortFunc(d[i].rows, func(x, y liveRow) int {
+					return cmp.Or(cmp.Compare(y.bytes, x.bytes), cmpBool(x.other, y.other), cmp.Compare(x.remote, y.remote))
 				})
 			}
 		}
@@ -245,15 +261,13 @@ func (s *Server) update(sec *second, top int, dropped uint64) *proto.LiveUpdate 
 }
 
 func direction(d *dirRows, top int, asns map[uint32]bool) *proto.LiveDirection {
-	ld := &proto.LiveDirection{Bytes: d.total.Bytes, Packets: d.total.Packets, Flows: d.total.Flows}
+	ld := &proto.LiveDirection{Bytes: d.total.bytes, Packets: d.total.packets, Flows: d.total.flows}
 	rows := d.rows[:min(top, len(d.rows))]
 	ld.Rows = make([]*proto.LiveRow, len(rows))
 	for i, r := range rows {
-		// Copies: the prepared rows are shared by every subscriber and
-		// gRPC may still be marshalling another's.
-		ld.Rows[i] = &proto.LiveRow{RemoteAsn: r.RemoteAsn, Other: r.Other, Bytes: r.Bytes, Packets: r.Packets, Flows: r.Flows}
-		if !r.Other {
-			asns[r.RemoteAsn] = true
+		ld.Rows[i] = &proto.LiveRow{RemoteAsn: r.remote, Other: r.other, Bytes: r.bytes, Packets: r.packets, Flows: r.flows}
+		if !r.other {
+			asns[r.remote] = true
 		}
 	}
 	return ld

@@ -88,15 +88,16 @@ func New(ctx context.Context, logger *slog.Logger, cfg Configuration, deps Depen
 
 func (c *Collector) listen(ctx context.Context, l config.Listen) error {
 	name := l.Protocol + " " + l.Address
-	address := l.Address
+	address, err := probe(l.Address)
+	if err != nil {
+		return fmt.Errorf("listener %s: %w", name, err)
+	}
 	for i := range max(l.Workers, 1) {
 		conn, granted, err := listenUDP(ctx, address, l.ReceiveBuffer)
 		if err != nil {
 			return fmt.Errorf("listener %s: %w", name, err)
 		}
 		if i == 0 {
-			// With port 0 the kernel picks one; the other workers share it.
-			address = conn.LocalAddr().String()
 			if granted < l.ReceiveBuffer {
 				c.logger.Warn("the kernel granted a smaller receive buffer than configured: datagrams may be dropped at bursts",
 					"listener", name, "requested", l.ReceiveBuffer, "granted", granted,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -301,4 +302,22 @@ func counter(t *testing.T, reg *prometheus.Registry, name, exporter string) prom
 	}
 	t.Fatalf("no series %s{exporter=%q}", name, exporter)
 	return nil
+}
+
+// TestSecondCollectorRefused: SO_REUSEPORT must not let a second collector
+// join a port and take part of the datagrams.
+func TestSecondCollectorRefused(t *testing.T) {
+	sc, err := flowgen.Generate(flowgen.Options{Seed: 1, Exporters: 1, Interfaces: 1, ASNs: 1, Protocols: []string{flowgen.ProtoV5}, SamplingRate: 1, NoRateExporter: -1, RecordsPerPacket: 1, TemplateEvery: 1, Flows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startCollector(t, sc, "1m", 2)
+	defer r.col.Stop()
+	listen := []config.Listen{{Protocol: "netflow", Address: r.col.Addr("netflow").String(), Workers: 1, ReceiveBuffer: 1 << 20}}
+	tab := new(atomic.Pointer[classify.Table])
+	_, err = collector.New(context.Background(), discard, collector.Configuration{Listen: listen, Interval: time.Minute},
+		collector.Dependencies{Table: tab, Merger: aggregate.NewMerger(discard, aggregate.DefaultConfiguration(), aggregate.NewRegistry(), func(*aggregate.Batch) {}), Templates: decode.NewTemplates()})
+	if err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Errorf("second collector on %s: err = %v, want address already in use", listen[0].Address, err)
+	}
 }

@@ -48,6 +48,19 @@ func listenUDP(ctx context.Context, address string, size int) (*net.UDPConn, int
 	return conn, granted, nil
 }
 
+// probe binds address once without SO_REUSEPORT and lets it go. SO_REUSEPORT
+// would let a second collector join the port silently and take a share of
+// the datagrams; the probe makes that an "address already in use" error.
+// With port 0 it returns the port the kernel picked, for every worker.
+func probe(address string) (string, error) {
+	c, err := net.ListenPacket("udp", address)
+	if err != nil {
+		return "", fmt.Errorf("listen on %s (is another collector running?): %w", address, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String(), nil
+}
+
 // receiveBuffer reads back the buffer size; Linux reports twice what it
 // accounts for payload, so it is halved to compare with what was asked.
 func receiveBuffer(conn *net.UDPConn) (int, error) {

@@ -114,6 +114,7 @@ func (s *setup) start(t *testing.T) *core {
 	c := &core{stderr: new(strings.Builder), metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", s.metrics)}
 	c.cmd = exec.Command(binary, "run", "-config", s.config)
 	c.cmd.Stderr = c.stderr
+	c.cmd.SysProcAttr = dieWithTest
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// dieWithTest makes a started core die with the test binary, even when a
+// test panics or times out before its cleanup runs.
+var dieWithTest = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+
 func freePort(t *testing.T, network string) int {
 	t.Helper()
 	if network == "udp" {
@@ -122,6 +126,7 @@ metrics {
 	var stderr strings.Builder
 	run := exec.Command(binary, "run", "-config", cfg)
 	run.Stderr = &stderr
+	run.SysProcAttr = dieWithTest
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,10 +18,11 @@ type fastNetFlow struct {
 	store *Templates
 	rec   Record
 
-	// The last exporter's store entry: entries are never removed, so it
-	// stays valid.
-	lastAddr  netip.Addr
-	lastEntry *exporterEntry
+	// Small caches that spare hashing a map key per datagram and per set.
+	// Store entries are never removed and exporter states never change
+	// once published, so a hit is always right.
+	entries   [8]entryCache
+	templates [16]templateCache
 
 	pending []pendingSet // data sets of the datagram, emitted after its options
 }
@@ -40,15 +41,37 @@ func NewFastNetFlow(t *Templates) Decoder {
 	return &fastNetFlow{store: t, pending: make([]pendingSet, 0, 8)}
 }
 
+type entryCache struct {
+	addr netip.Addr
+	e    *exporterEntry
+}
+
+type templateCache struct {
+	st  *exporterState
+	key tmplKey
+	c   *compiledTemplate
+}
+
 func (d *fastNetFlow) entry(addr netip.Addr) *exporterEntry {
-	if d.lastEntry != nil && d.lastAddr == addr {
-		return d.lastEntry
+	a := addr.As16()
+	slot := &d.entries[(a[15]^a[14]^a[13])&7]
+	if slot.e != nil && slot.addr == addr {
+		return slot.e
 	}
 	e := d.store.lookup(addr)
 	if e != nil {
-		d.lastAddr, d.lastEntry = addr, e
+		*slot = entryCache{addr, e}
 	}
 	return e
+}
+
+// compiled is st.compiled[key], remembered.
+func (d *fastNetFlow) compiled(st *exporterState, key tmplKey) *compiledTemplate {
+	slot := &d.templates[key.id&15]
+	if slot.st != st || slot.key != key {
+		*slot = templateCache{st, key, st.compiled[key]}
+	}
+	return slot.c
 }
 
 func (d *fastNetFlow) Decode(pkt []byte, src netip.AddrPort, emit func(*Record)) (exporter netip.Addr, err error) {
@@ -177,7 +200,7 @@ func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt [
 		case id >= 256:
 			var c *compiledTemplate
 			if e := d.entry(exporter); e != nil {
-				c = e.load().compiled[tmplKey{version, domain, id}]
+				c = d.compiled(e.load(), tmplKey{version, domain, id})
 			}
 			switch {
 			case c == nil:

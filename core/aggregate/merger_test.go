@@ -3,6 +3,7 @@ package aggregate
 import (
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +233,43 @@ func BenchmarkShardAdd(b *testing.B) {
 		s.Add(keys[i&4095], Values{1500, 1, 1})
 		i++
 	}
+}
+
+// BenchmarkMillionKeys fills one interval with 1,000,000 distinct keys and
+// reports the heap each key costs in the shard, and in the batch built
+// from it.
+func BenchmarkMillionKeys(b *testing.B) {
+	const n = 1_000_000
+	b.ReportAllocs()
+	var shardBytes, batchBytes float64
+	for b.Loop() {
+		var before, mid, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := NewShard(0, 2*n, 100)
+		for i := range n {
+			s.Add(Key{Interface: uint32(i % 16), RemoteASN: uint32(i / 16), LocalASN: 64500, IPVersion: 4}, Values{1500, 1, 1})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&mid)
+		cfg := DefaultConfiguration()
+		cfg.MaxKeys = 2 * n
+		reg := NewRegistry()
+		for i := range 16 {
+			reg.Interface(Interface{Exporter: "e", Name: string(rune('a' + i)), IfIndex: uint32(i + 1)})
+		}
+		m := NewMerger(slog.New(slog.NewTextHandler(io.Discard, nil)), cfg, reg, func(*Batch) {})
+		batch := m.build(s, 1)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if len(batch.Rows) != n || s.Len() != n {
+			b.Fatalf("%d rows, %d keys", len(batch.Rows), s.Len())
+		}
+		shardBytes = float64(mid.HeapAlloc-before.HeapAlloc) / n
+		batchBytes = float64(after.HeapAlloc-mid.HeapAlloc) / n
+		runtime.KeepAlive(s)
+		runtime.KeepAlive(batch)
+	}
+	b.ReportMetric(shardBytes, "shard-bytes/key")
+	b.ReportMetric(batchBytes, "batch-bytes/row")
 }

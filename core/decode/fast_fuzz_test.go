@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -43,6 +44,22 @@ func fastSFlowSeeds() []seed {
 func FuzzFastNetFlowDiff(f *testing.F) {
 	for _, s := range fastNetFlowSeeds() {
 		f.Add(s.pkt)
+	}
+	// Real exporters' first datagrams (templates, options) seed it too.
+	paths, _ := filepath.Glob(filepath.Join("testdata", "captures", "*.bin"))
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for range 2 {
+			if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
+				break
+			}
+			n := int(binary.BigEndian.Uint32(b))
+			f.Add(b[4 : 4+n])
+			b = b[4+n:]
+		}
 	}
 	src := netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.1"), 2055)
 	f.Fuzz(func(t *testing.T, pkt []byte) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -520,6 +522,76 @@ func TestFastSFlowDeliberateDifferences(t *testing.T) {
 			}
 			// The differential check accepts it, and only because of it.
 			sflowPair().check(t, tc.name, tc.pkt, sflowSrc)
+		})
+	}
+}
+
+// readCapture reads datagrams captured from a real exporter, each as a
+// 4-octet big-endian length and the datagram (testdata/captures/make.sh).
+func readCapture(t *testing.T, path string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
+			t.Fatalf("%s: cut", path)
+		}
+		n := int(binary.BigEndian.Uint32(b))
+		out = append(out, b[4:4+n])
+		b = b[4+n:]
+	}
+	return out
+}
+
+func TestFastNetFlowMatchesReferenceOnCaptures(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "captures", "*.bin"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			p := netflowPair()
+			var records []Record
+			for i, pkt := range readCapture(t, path) {
+				got := p.check(t, fmt.Sprintf("datagram %d", i), pkt, srcA)
+				if got.Reason != "" {
+					t.Fatalf("datagram %d: %s", i, got.Reason)
+				}
+				records = append(records, got.Records...)
+			}
+			if len(records) == 0 {
+				t.Fatal("no records")
+			}
+			// The pcap holds 400 packets of one flow each, 266 of them
+			// IPv4, of 287394 and 188828 layer-3 octets; softflowd -s 4
+			// keeps every fourth and announces the rate (1 when unsampled).
+			type sum struct {
+				Records, IPv4 int
+				Octets        uint64
+				Rates         map[uint32]int
+			}
+			got := sum{Rates: map[uint32]int{}}
+			for _, r := range records {
+				got.Records++
+				got.Octets += r.Bytes
+				if r.IPVersion == 4 {
+					got.IPv4++
+				}
+				got.Rates[r.SamplingRate]++
+			}
+			want := sum{Records: 400, IPv4: 266, Octets: 287394, Rates: map[uint32]int{1: 400}}
+			switch name := filepath.Base(path); {
+			case strings.HasSuffix(name, "-v5.bin"): // IPv4 only, no rate
+				want = sum{Records: 266, IPv4: 266, Octets: 188828, Rates: map[uint32]int{0: 266}}
+			case strings.HasSuffix(name, "-sampled.bin"):
+				want = sum{Records: 100, IPv4: 66, Octets: 66269, Rates: map[uint32]int{4: 100}}
+			}
+			if diff := cmp.Diff(got, want); diff != "" {
+				t.Errorf("records (-got +want):\n%s", diff)
+			}
 		})
 	}
 }

@@ -111,9 +111,9 @@ func (c *Collector) listen(ctx context.Context, l config.Listen) error {
 		}
 		var dec decode.Decoder
 		if l.Protocol == "sflow" {
-			dec = decode.NewSFlow()
+			dec = decode.NewFastSFlow()
 		} else {
-			dec = decode.NewNetFlow(c.deps.Templates)
+			dec = decode.NewFastNetFlow(c.deps.Templates)
 		}
 		c.workers = append(c.workers, &worker{
 			c:         c,

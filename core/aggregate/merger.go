@@ -103,7 +103,7 @@ func (m *Merger) Hand(worker int, s *Shard) {
 	slices.SortFunc(ready, func(a, b *Shard) int { return cmp.Compare(a.Start, b.Start) })
 	batches := make([]*Batch, 0, len(ready))
 	for _, p := range ready {
-		if len(p.rows) == 0 && len(p.unclassified) == 0 {
+		if p.rows.n == 0 && len(p.unclassified) == 0 {
 			continue
 		}
 		m.seq++
@@ -132,10 +132,8 @@ func (m *Merger) build(s *Shard, seq uint64) *Batch {
 		k Key
 		v Values
 	}
-	rows := make([]kv, 0, len(s.rows))
-	for k, v := range s.rows {
-		rows = append(rows, kv{k, *v})
-	}
+	rows := make([]kv, 0, s.rows.n)
+	s.rows.each(func(k Key, v Values) { rows = append(rows, kv{k, v}) })
 	// Biggest first, then a total order so batches are deterministic.
 	slices.SortFunc(rows, func(a, b kv) int {
 		if c := cmp.Compare(b.v.Bytes, a.v.Bytes); c != 0 {
@@ -204,7 +202,7 @@ func (m *Merger) build(s *Shard, seq uint64) *Batch {
 	}
 	if len(other) > 0 {
 		m.logger.Warn("more keys in one interval than max_keys: the excess is in other rows",
-			"batch", b.ID, "keys", len(s.rows), "max_keys", m.cfg.MaxKeys)
+			"batch", b.ID, "keys", s.rows.n, "max_keys", m.cfg.MaxKeys)
 	}
 	return b
 }

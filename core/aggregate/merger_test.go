@@ -174,7 +174,7 @@ func TestShardCapFoldsIntoOther(t *testing.T) {
 	if s.Len() != 3 {
 		t.Fatalf("shard has %d keys, want 2 + 1 other", s.Len())
 	}
-	o := s.rows[Key{Interface: 7, Direction: Out, IPVersion: 6, Other: true}]
+	o := s.rows.find(pack(Key{Interface: 7, Direction: Out, IPVersion: 6, Other: true}))
 	if o == nil || *o != (Values{30, 3, 3}) {
 		t.Errorf("other row = %+v, want {30 3 3}", o)
 	}

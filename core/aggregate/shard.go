@@ -35,7 +35,7 @@ type Shard struct {
 	Partial      bool  // handed over before the interval ended
 	maxKeys      int
 	maxUnclass   int
-	rows         map[Key]*Values
+	rows         table
 	unclassified map[UnclassifiedKey]*Values
 }
 
@@ -47,28 +47,25 @@ func NewShard(start int64, maxKeys, maxUnclassified int) *Shard {
 		Start:        start,
 		maxKeys:      maxKeys,
 		maxUnclass:   maxUnclassified,
-		rows:         make(map[Key]*Values),
+		rows:         newTable(),
 		unclassified: make(map[UnclassifiedKey]*Values),
 	}
 }
 
-// Add counts v under k. Pointers in the map keep the common case (a key seen
-// before) to one lookup and no allocation.
+// Add counts v under k. A key seen before costs one probe of the table
+// and no allocation.
 func (s *Shard) Add(k Key, v Values) {
-	if p, ok := s.rows[k]; ok {
+	k0, k1 := pack(k)
+	if p := s.rows.find(k0, k1); p != nil {
 		p.add(v)
 		return
 	}
-	if len(s.rows) >= s.maxKeys && !k.Other {
-		k = Key{Interface: k.Interface, Direction: k.Direction, IPVersion: k.IPVersion, Other: true}
-		if p, ok := s.rows[k]; ok {
-			p.add(v)
-			return
-		}
+	if s.rows.n >= s.maxKeys && !k.Other {
+		k0, k1 = pack(Key{Interface: k.Interface, Direction: k.Direction, IPVersion: k.IPVersion, Other: true})
+		s.rows.add(k0, k1, v)
+		return
 	}
-	p := new(Values)
-	*p = v
-	s.rows[k] = p
+	s.rows.insert(k0, k1, v)
 }
 
 // AddUnclassified counts traffic of a configured exporter on an undeclared
@@ -91,16 +88,14 @@ func (s *Shard) AddUnclassified(k UnclassifiedKey, v Values) {
 }
 
 // Len is the number of distinct keys.
-func (s *Shard) Len() int { return len(s.rows) }
+func (s *Shard) Len() int { return s.rows.n }
 
 // merge adds o into s without applying the cap: the cap is applied once,
 // on the merged interval, so that the biggest keys survive.
 func (s *Shard) merge(o *Shard) {
-	for k, v := range o.rows {
-		if p, ok := s.rows[k]; ok {
-			p.add(*v)
-		} else {
-			s.rows[k] = v
+	for i := range o.rows.slots {
+		if sl := &o.rows.slots[i]; sl.k1 != 0 {
+			s.rows.add(sl.k0, sl.k1, sl.v)
 		}
 	}
 	for k, v := range o.unclassified {

@@ -8,6 +8,8 @@
 #   scripts/bench-e2e.sh [-rate 1000000] [-duration 10s] [-seed 1] [-keep]
 #                        [-collectors nfacctd,goflow2,lastfluss]
 #
+# The table is also written to var/bench-e2e/last.txt.
+#
 # The stream is generated once by `lastfluss flowgen` (seed, 2 exporters, 24
 # records per datagram, 1:1000) and recorded; scripts/bench-e2e/replay then
 # sends the recorded datagrams, from the exporters' addresses and paced at the
@@ -583,11 +585,11 @@ main() {
 	FLOWS=$((RATE * ms / 1000))
 	[ "$FLOWS" -gt 0 ] || die "-rate × -duration sends no flow"
 
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
 	ensure_tools
 	mkdir -p "$ROOT/var/bench-e2e"
 	RUN_DIR="$(mktemp -d "$ROOT/var/bench-e2e/run.XXXXXX")"
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
 	ensure_rmem
 
 	record_stream
@@ -602,7 +604,7 @@ main() {
 		log "$c: $RESULT"
 		sleep 1 # let the previous collector's leftovers settle
 	done
-	print_table
+	print_table | tee "$ROOT/var/bench-e2e/last.txt"
 	if [ "$KEEP" -eq 1 ]; then
 		log "outputs and logs kept in $RUN_DIR"
 	fi

@@ -214,8 +214,12 @@ type worker struct {
 	granted   int
 	dec       decode.Decoder
 	stopping  atomic.Bool
-	recs      []decode.Record
-	packets   atomic.Uint64
+	recs      []decode.Record // an sFlow datagram's records, until its agent is known
+	// The datagram being decoded, for classify (NetFlow).
+	exp         *classify.Exporter
+	shard, live *aggregate.Shard
+	classify    func(*decode.Record)
+	packets     atomic.Uint64
 }
 
 func (w *worker) run() {
@@ -232,6 +236,7 @@ func (w *worker) run() {
 		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
 	}
 	emit := func(r *decode.Record) { w.recs = append(w.recs, *r) }
+	w.classify = func(r *decode.Record) { w.exp.ClassifyLive(w.c.logger, r, w.shard, w.live) }
 	for {
 		// Waking at the boundary closes the interval even when no
 		// datagram arrives.
@@ -314,6 +319,12 @@ func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.
 		}
 	}
 	w.recs = w.recs[:0]
+	if !w.sflow {
+		// The exporter is known before decoding: classify each record as
+		// it is decoded, without copying it.
+		w.exp, w.shard, w.live = e, shard, live
+		emit = w.classify
+	}
 	addr, err := w.dec.Decode(pkt, src, emit)
 	if w.sflow {
 		if !addr.IsValid() {

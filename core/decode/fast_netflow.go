@@ -556,7 +556,7 @@ func (d *fastNetFlow) emitWalked(c *compiledTemplate, b []byte, st *exporterStat
 	}
 }
 
-// record fills r from the elements as netflowDecoder.dataSet does, the rate
+// record fills r from the elements (both decoders use it), the rate
 // from the record only.
 func (f *ieValues) record(r *Record) {
 	*r = Record{

@@ -419,37 +419,9 @@ func (d *netflowDecoder) dataSet(v *templateView, version uint16, domain uint32,
 	for i := range recs {
 		var f ieValues
 		f.add(recs[i].Values)
-		*r = Record{
-			Bytes:   f.first(sBytes, sBytesOut, sBytesTotal),
-			Packets: f.first(sPackets, sPacketsOut, sPacketsTotal),
-			InIf:    clamp32(f.nonzero(sIn, sInPhys)),
-			OutIf:   clamp32(f.nonzero(sOut, sOutPhys)),
-			SrcAS:   clamp32(f.v[sSrcAS]),
-			DstAS:   clamp32(f.v[sDstAS]),
-		}
-		switch {
-		case f.present(sIPVersion) && (f.v[sIPVersion] == 4 || f.v[sIPVersion] == 6):
-			r.IPVersion = uint8(f.v[sIPVersion])
-		case f.v[sIPv4Addr] != 0:
-			r.IPVersion = 4
-		case f.v[sIPv6Addr] != 0:
-			r.IPVersion = 6
-		case f.present(sIPv4Addr) && !f.present(sIPv6Addr):
-			r.IPVersion = 4
-		case f.present(sIPv6Addr) && !f.present(sIPv4Addr):
-			r.IPVersion = 6
-		}
-		if f.present(sDirection) {
-			switch f.v[sDirection] {
-			case 0:
-				r.Direction = DirectionIngress
-			case 1:
-				r.Direction = DirectionEgress
-			}
-		}
 		// A rate inside the record itself wins; then its sampler's; then
 		// the exporter's for the domain.
-		r.SamplingRate = f.rate()
+		f.record(r)
 		if r.SamplingRate == 0 {
 			id, ok := f.sampler()
 			r.SamplingRate = st.rateFor(version, domain, id, ok)

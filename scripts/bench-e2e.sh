@@ -334,12 +334,15 @@ stop() {
 # exporter blocks Lastfluss needs and the stream's exact totals into
 # STREAM_DIR (reused while seed, flow count and flowgen stay the same).
 record_stream() {
-	local key port rec_pid out recorded datagrams
-	key="seed$SEED-flows$FLOWS-$(sha256sum "$LASTFLUSS" | cut -c1-12)"
-	STREAM_DIR="$ROOT/var/bench-e2e/stream-$key"
+	local gen port rec_pid out recorded datagrams old
+	gen="$(sha256sum "$LASTFLUSS" | cut -c1-12)"
+	STREAM_DIR="$ROOT/var/bench-e2e/stream-seed$SEED-flows$FLOWS-$gen"
 	if [ ! -s "$STREAM_DIR/totals" ]; then
-		# One recording at a time: it can take hundreds of MB.
-		rm -rf "$ROOT"/var/bench-e2e/stream-*
+		# Recordings by another flowgen are stale (and can take hundreds of MB).
+		for old in "$ROOT"/var/bench-e2e/stream-*; do
+			[ ! -d "$old" ] || [[ "$old" == *"-$gen" ]] || rm -rf "$old"
+		done
+		rm -rf "$STREAM_DIR"
 		mkdir -p "$STREAM_DIR"
 		log "generating and recording the stream ($FLOWS flows, seed $SEED) into $STREAM_DIR"
 		port="$(free_port 23050)"
@@ -370,24 +373,28 @@ record_stream() {
 	[ "$SENT" -eq "$FLOWS" ] || die "the stream has $SENT flows, not $FLOWS"
 }
 
-# send NAME PORT: replay the stream to the collector; prints the achieved flows/s.
+# send NAME PORT: replay the stream to the collector; sets SEND_RATE to the
+# flows/s achieved. The replay runs in the background so that a signal
+# reaches the trap at once.
 send() {
-	local name="$1" port="$2" out sent errors seconds
-	out="$("$REPLAY" send -in "$STREAM_DIR/stream.bin" -target "127.0.0.1:$port" \
-		-seconds "$(awk -v f="$FLOWS" -v r="$RATE" 'BEGIN {print f / r}')" 2>&1)" ||
-		die "replaying to $name failed: $out"
-	echo "$out" >"$RUN_DIR/$name/replay.log"
-	read -r sent errors seconds <<<"$(sed -n 's/^sent=\([0-9]*\) errors=\([0-9]*\) seconds=\([0-9.]*\)$/\1 \2 \3/p' <<<"$out")"
-	[ -n "$seconds" ] || die "replay output not understood: $out"
-	echo "$sent" >"$RUN_DIR/$name/datagrams"
+	local name="$1" port="$2" log="$RUN_DIR/$1/replay.log" pid sent errors seconds
+	"$REPLAY" send -in "$STREAM_DIR/stream.bin" -target "127.0.0.1:$port" \
+		-seconds "$(awk -v f="$FLOWS" -v r="$RATE" 'BEGIN {print f / r}')" >"$log" 2>&1 &
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	wait "$pid" || die "replaying to $name failed: $(cat "$log")"
+	reaped "$pid"
+	read -r sent errors seconds <<<"$(sed -n 's/^sent=\([0-9]*\) errors=\([0-9]*\) seconds=\([0-9.]*\)$/\1 \2 \3/p' "$log")"
+	[ -n "$seconds" ] || die "replay output not understood: $(cat "$log")"
 	[ "$errors" -eq 0 ] || log "warning: $errors datagrams could not be sent to $name"
-	awk -v f="$FLOWS" -v s="$seconds" 'BEGIN {printf "%d", f / s}'
+	DATAGRAMS="$sent"
+	SEND_RATE="$(awk -v f="$FLOWS" -v s="$seconds" 'BEGIN {printf "%d", f / s}')"
 }
 
 # Each run_* sets RESULT="accounted expected cpu_ticks drops rcvbuf sockets send_rate".
 
 run_nfacctd() {
-	local dir="$RUN_DIR/nfacctd" port pid rate start ticks sock flows
+	local dir="$RUN_DIR/nfacctd" port pid start ticks sock flows
 	mkdir -p "$dir"
 	port="$(free_port 23055)"
 	cat >"$dir/nfacctd.conf" <<EOF
@@ -416,7 +423,7 @@ EOF
 
 	wait_drained "$pid"
 	start="$(cpu_ticks "$pid")"
-	rate="$(send nfacctd "$port")"
+	send nfacctd "$port"
 	wait_drained "$pid"
 	sock="$(udp_sockets "$port")"
 	ticks=$(($(cpu_ticks "$pid") - start))
@@ -428,11 +435,11 @@ EOF
 	NOTE[nfacctd]="$(grep -c -i 'missing data' "$dir/nfacctd.log" || true) 'missing data' warnings in its log (core to plugin queue)"
 	flows="$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "FLOWS") c = i; next}
 		{s += $c} END {printf "%d", s}' "$dir/out.csv")"
-	RESULT="$flows $SENT $ticks $sock $rate"
+	RESULT="$flows $SENT $ticks $sock $SEND_RATE"
 }
 
 run_goflow2() {
-	local dir="$RUN_DIR/goflow2" port mport pid rate start ticks sock flows cur_default
+	local dir="$RUN_DIR/goflow2" port mport pid start ticks sock flows cur_default
 	mkdir -p "$dir"
 	port="$(free_port 23056)"
 	mport="$(free_port 23156)"
@@ -458,14 +465,13 @@ run_goflow2() {
 
 	wait_drained "$pid"
 	start="$(cpu_ticks "$pid")"
-	rate="$(send goflow2 "$port")"
+	send goflow2 "$port"
 	wait_drained "$pid"
 	sock="$(udp_sockets "$port")"
 	ticks=$(($(cpu_ticks "$pid") - start))
 	curl -fsS "http://127.0.0.1:$mport/metrics" >"$dir/metrics.txt"
 	stop "$pid" TERM
 
-	DATAGRAMS="$(cat "$dir/datagrams")"
 	flows="$(awk '/^goflow2_flow_process_nf_flowset_records_total\{.*type="DataFlowSet"/ {s += $NF}
 		END {printf "%d", s}' "$dir/metrics.txt")"
 	NOTE[goflow2]="$(awk -v sent="$DATAGRAMS" -v kdrops="${sock%% *}" '
@@ -475,11 +481,11 @@ run_goflow2() {
 			printf "decoded %d of the %d datagrams (goflow2_flow_traffic_packets_total), %d dropped from its queue", n, sent, d
 			if (sent - kdrops - n - d > 0) printf ", %d still in its queue when stopped", sent - kdrops - n - d
 		}' "$dir/metrics.txt")"
-	RESULT="$flows $SENT $ticks $sock $rate"
+	RESULT="$flows $SENT $ticks $sock $SEND_RATE"
 }
 
 run_lastfluss() {
-	local dir="$RUN_DIR/lastfluss" port mport pid rate start ticks sock flows
+	local dir="$RUN_DIR/lastfluss" port mport pid start ticks sock flows
 	mkdir -p "$dir"
 	port="$(free_port 23057)"
 	mport="$(free_port 23157)"
@@ -511,7 +517,7 @@ EOF
 
 	wait_drained "$pid"
 	start="$(cpu_ticks "$pid")"
-	rate="$(send lastfluss "$port")"
+	send lastfluss "$port"
 	wait_drained "$pid"
 	sock="$(udp_sockets "$port")"
 	ticks=$(($(cpu_ticks "$pid") - start))
@@ -522,7 +528,7 @@ EOF
 	[ -s "$dir/out.jsonl" ] || die "Lastfluss wrote no output; see $dir/lastfluss.log"
 	flows="$(jq -n '[inputs.flows] | add // 0' "$dir/out.jsonl")"
 	NOTE[lastfluss]="read $(awk '/^lastfluss_flows_received_total/ {s += $NF} END {printf "%d", s}' "$dir/metrics.txt") of the $SENT records (lastfluss_flows_received_total)"
-	RESULT="$flows $EXPECTED_ROWS $ticks $sock $rate"
+	RESULT="$flows $EXPECTED_ROWS $ticks $sock $SEND_RATE"
 }
 
 # ---- the table -------------------------------------------------------------

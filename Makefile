@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # Every plugin: directory → bin/plugins/lastfluss-<name>.
 PLUGIN_DIRS := $(wildcard plugins/*) examples/custom-sink
 
-.PHONY: all build test run demo bench fuzz proto clean
+.PHONY: all build test run demo bench bench-e2e fuzz proto clean
 
 all: build
 
@@ -41,6 +41,11 @@ demo: build
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# The same NetFlow v9 stream to nfacctd, goflow2 and Lastfluss in one run:
+# flows accounted and CPU per flow side by side. ARGS="-rate 100000 -duration 5s"
+bench-e2e: build
+	scripts/bench-e2e.sh $(ARGS)
 
 # A short coverage-guided run of every fuzz target (the seed corpora run in `make test`).
 fuzz:

@@ -81,6 +81,7 @@ func (m *Merger) NewShard(t time.Time) *Shard {
 // one per interval they lived through (empty ones too), the last one with
 // Partial set at shutdown.
 func (m *Merger) Hand(worker int, s *Shard) {
+	s.flush()
 	var ready []*Shard
 	m.mu.Lock()
 	if p, ok := m.pending[s.Start]; ok {

@@ -37,6 +37,9 @@ type Shard struct {
 	maxUnclass   int
 	rows         table
 	unclassified map[UnclassifiedKey]*Values
+	pending      [32]pendingAdd
+	npending     int
+	touched      uint64 // keeps the loads of flush
 }
 
 // NewShard returns an empty shard for the interval starting at start. Past
@@ -52,20 +55,54 @@ func NewShard(start int64, maxKeys, maxUnclassified int) *Shard {
 	}
 }
 
-// Add counts v under k. A key seen before costs one probe of the table
-// and no allocation.
+// Add counts v under k. Adds are buffered and applied in groups: with
+// many keys the table outgrows the CPU caches, and touching a group's
+// slots first lets their cache misses overlap instead of queueing up.
 func (s *Shard) Add(k Key, v Values) {
 	k0, k1 := pack(k)
-	if p := s.rows.find(k0, k1); p != nil {
-		p.add(v)
-		return
+	s.pending[s.npending] = pendingAdd{k0: k0, k1: k1, v: v}
+	s.npending++
+	if s.npending == len(s.pending) {
+		s.flush()
 	}
-	if s.rows.n >= s.maxKeys && !k.Other {
-		k0, k1 = pack(Key{Interface: k.Interface, Direction: k.Direction, IPVersion: k.IPVersion, Other: true})
-		s.rows.add(k0, k1, v)
-		return
+}
+
+type pendingAdd struct {
+	k0, k1 uint64
+	v      Values
+	slot   uint64
+}
+
+// flush applies the buffered adds. A key seen before costs one probe of the
+// table and no allocation.
+func (s *Shard) flush() {
+	pending := s.pending[:s.npending]
+	s.npending = 0
+	mask := uint64(len(s.rows.slots) - 1)
+	var touched uint64
+	for i := range pending {
+		p := &pending[i]
+		p.slot = hash(p.k0, p.k1) & mask
+		touched += s.rows.slots[p.slot].k1 // the load is the point
 	}
-	s.rows.insert(k0, k1, v)
+	s.touched = touched
+	for i := range pending {
+		p := &pending[i]
+		if cur := uint64(len(s.rows.slots) - 1); cur != mask {
+			p.slot = hash(p.k0, p.k1) & cur // the table grew
+		}
+		if v := s.rows.findFrom(p.slot, p.k0, p.k1); v != nil {
+			v.add(p.v)
+			continue
+		}
+		if s.rows.n >= s.maxKeys && p.k1&(1<<48) == 0 {
+			k := unpack(p.k0, p.k1)
+			k0, k1 := pack(Key{Interface: k.Interface, Direction: k.Direction, IPVersion: k.IPVersion, Other: true})
+			s.rows.add(k0, k1, p.v)
+			continue
+		}
+		s.rows.insert(p.k0, p.k1, p.v)
+	}
 }
 
 // AddUnclassified counts traffic of a configured exporter on an undeclared
@@ -88,11 +125,16 @@ func (s *Shard) AddUnclassified(k UnclassifiedKey, v Values) {
 }
 
 // Len is the number of distinct keys.
-func (s *Shard) Len() int { return s.rows.n }
+func (s *Shard) Len() int {
+	s.flush()
+	return s.rows.n
+}
 
 // merge adds o into s without applying the cap: the cap is applied once,
 // on the merged interval, so that the biggest keys survive.
 func (s *Shard) merge(o *Shard) {
+	s.flush()
+	o.flush()
 	for i := range o.rows.slots {
 		if sl := &o.rows.slots[i]; sl.k1 != 0 {
 			s.rows.add(sl.k0, sl.k1, sl.v)

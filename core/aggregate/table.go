@@ -51,8 +51,13 @@ func hash(k0, k1 uint64) uint64 {
 
 // find returns the values of the key, nil when it is not there.
 func (t *table) find(k0, k1 uint64) *Values {
+	return t.findFrom(hash(k0, k1)&uint64(len(t.slots)-1), k0, k1)
+}
+
+// findFrom is find from the key's home slot i.
+func (t *table) findFrom(i, k0, k1 uint64) *Values {
 	mask := uint64(len(t.slots) - 1)
-	for i := hash(k0, k1) & mask; ; i = (i + 1) & mask {
+	for ; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.k1 == k1 && s.k0 == k0 {
 			return &s.v

@@ -41,3 +41,34 @@ func TestTableMatchesMap(t *testing.T) {
 		t.Errorf("n = %d, want %d", tab.n, len(ref))
 	}
 }
+
+// TestShardBufferedAdds: buffered adds through growth and the key cap give
+// what a plain map gives, and nothing is lost.
+func TestShardBufferedAdds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	s := NewShard(0, 5000, 10)
+	ref := make(map[Key]Values)
+	var total Values
+	for range 100_000 {
+		k := Key{Interface: rng.Uint32N(4), RemoteASN: rng.Uint32N(4000), LocalASN: 64500, IPVersion: 4}
+		v := Values{Bytes: uint64(rng.Uint32N(1500)), Packets: 1, Flows: 1}
+		s.Add(k, v)
+		r := ref[k]
+		r.add(v)
+		ref[k] = r
+		total.add(v)
+	}
+	if s.Len() != 5000+4 { // the cap, plus one other row per interface
+		t.Errorf("%d keys, want 5004", s.Len())
+	}
+	var sum Values
+	s.rows.each(func(k Key, v Values) {
+		sum.add(v)
+		if !k.Other && v != ref[k] {
+			t.Errorf("key %+v: %+v, want %+v", k, v, ref[k])
+		}
+	})
+	if sum != total {
+		t.Errorf("sum %+v, want %+v", sum, total)
+	}
+}

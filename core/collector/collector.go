@@ -290,12 +290,12 @@ func (w *worker) run() {
 		}
 		w.packets.Add(uint64(n))
 		for i := range msgs[:n] {
-			m := &msgs[i]
-			ua, ok := m.Addr.(*net.UDPAddr)
+			msg := &msgs[i]
+			ua, ok := msg.Addr.(*net.UDPAddr)
 			if !ok {
 				continue
 			}
-			w.process(m.Buffers[0][:m.N], ua.AddrPort(), shard, live, emit)
+			w.process(msg.Buffers[0][:msg.N], ua.AddrPort(), shard, live, emit)
 		}
 	}
 }

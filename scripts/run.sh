@@ -30,7 +30,7 @@ cat >&2 <<MSG
 
 demo: flowgen sends 2000 flows/s from 127.0.0.10-13; rows land in PostgreSQL every minute.
 demo: look at them with   scripts/local-postgres.sh psql -c 'SELECT time, iface, ingress, remote_asn, bandwidth FROM traffic ORDER BY time DESC, bandwidth DESC LIMIT 20'
-demo: live view: bin/lastfluss tui -config examples/lastfluss.hcl   status: bin/lastfluss status -config examples/lastfluss.hcl
+demo: live view: bin/lastfluss tui -socket var/lastfluss.sock   status: bin/lastfluss status -socket var/lastfluss.sock
 demo: metrics at http://127.0.0.1:9155/metrics; Ctrl-C stops.
 
 MSG

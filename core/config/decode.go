@@ -23,6 +23,7 @@ import (
 type rawFile struct {
 	CollectorID hcl.Expression `hcl:"collector_id,optional"`
 	Interval    hcl.Expression `hcl:"interval,optional"`
+	MaxKeys     hcl.Expression `hcl:"max_keys,optional"`
 	PluginDir   hcl.Expression `hcl:"plugin_dir,optional"`
 	StateDir    hcl.Expression `hcl:"state_dir,optional"`
 	Log         *rawLog        `hcl:"log,block"`
@@ -328,6 +329,10 @@ func (d *decoder) config(raw *rawFile, body hcl.Body) *Config {
 	}
 
 	cfg.Interval = d.interval(raw.Interval)
+	cfg.MaxKeys = DefaultMaxKeys
+	if n, ok := d.integer(raw.MaxKeys, "max_keys", 1, 1<<31-1); ok {
+		cfg.MaxKeys = int(n)
+	}
 
 	if p, ok := d.path(raw.PluginDir, "plugin_dir"); ok {
 		cfg.PluginDir = p

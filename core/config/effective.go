@@ -58,6 +58,7 @@ func (c *Config) Effective(mask MaskFunc) string {
 	comment(b, "Effective configuration read from "+strings.ReplaceAll(c.File, "\n", `\n`))
 	b.SetAttributeValue("collector_id", cty.StringVal(c.CollectorID))
 	b.SetAttributeValue("interval", cty.StringVal(FormatDuration(c.Interval)))
+	b.SetAttributeValue("max_keys", cty.NumberIntVal(int64(c.MaxKeys)))
 	b.SetAttributeValue("plugin_dir", cty.StringVal(c.PluginDir))
 	b.SetAttributeValue("state_dir", cty.StringVal(c.StateDir))
 

@@ -17,6 +17,7 @@ import (
 // Defaults that do not depend on the machine.
 const (
 	DefaultInterval      = "1m"
+	DefaultMaxKeys       = 1_000_000
 	DefaultStateDir      = "var"
 	DefaultReceiveBuffer = 32 << 20
 	DefaultQueueMaxSize  = 1 << 30

@@ -46,6 +46,7 @@ func TestLoadFull(t *testing.T) {
 		File:        filepath.Join(dir, "in.hcl"),
 		CollectorID: "fra1",
 		Interval:    time.Minute,
+		MaxKeys:     DefaultMaxKeys,
 		PluginDir:   filepath.Join(cases, "bin", "plugins"),
 		StateDir:    filepath.Join(cases, "var"),
 		Log:         Log{Level: "info", Format: "text"},

@@ -12,6 +12,7 @@ type Config struct {
 	File        string // absolute path of the file it was read from
 	CollectorID string
 	Interval    time.Duration
+	MaxKeys     int // aggregation keys per interval; the excess goes to per-interface other rows
 	PluginDir   string
 	StateDir    string
 	Log         Log

@@ -116,6 +116,7 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 	aggCfg := aggregate.DefaultConfiguration()
 	aggCfg.CollectorID = cfg.CollectorID
 	aggCfg.Interval = cfg.Interval
+	aggCfg.MaxKeys = cfg.MaxKeys
 	bm := newBatchMetrics(d.metrics.Registry, d.templates)
 	d.merger = aggregate.NewMerger(logger, aggCfg, d.reg, func(b *aggregate.Batch) {
 		bm.observe(b)

@@ -230,6 +230,9 @@ func restartNeeded(old, cur *config.Config) []string {
 	if old.Interval != cur.Interval {
 		r = append(r, "interval")
 	}
+	if old.MaxKeys != cur.MaxKeys {
+		r = append(r, "max_keys")
+	}
 	if old.StateDir != cur.StateDir {
 		r = append(r, "state_dir")
 	}

@@ -127,7 +127,12 @@ func (c *Collector) listen(ctx context.Context, l config.Listen) error {
 			dec:       dec,
 		})
 	}
-	c.logger.Info("listening", "listener", name, "address", address, "workers", max(l.Workers, 1))
+	if l.Spread == config.SpreadRandom && l.Workers > 1 {
+		if err := spreadRandomly(c.workers[len(c.workers)-1].conn, l.Workers); err != nil {
+			return fmt.Errorf("listener %s: %w", name, err)
+		}
+	}
+	c.logger.Info("listening", "listener", name, "address", address, "workers", max(l.Workers, 1), "spread", l.Spread)
 	return nil
 }
 

@@ -42,6 +42,12 @@ type rig struct {
 // on loopback with the scenario's exporters.
 func startCollector(t *testing.T, sc *flowgen.Scenario, interval string, workers int) *rig {
 	t.Helper()
+	return startCollectorWith(t, sc, interval, workers, "")
+}
+
+// startCollectorWith adds listenExtra to both listen blocks.
+func startCollectorWith(t *testing.T, sc *flowgen.Scenario, interval string, workers int, listenExtra string) *rig {
+	t.Helper()
 	src := fmt.Sprintf(`
 collector_id = "test"
 interval     = %q
@@ -49,12 +55,14 @@ state_dir    = %q
 listen "netflow" {
   address = "127.0.0.1:0"
   workers = %d
+  %s
 }
 listen "sflow" {
   address = "127.0.0.1:0"
   workers = %d
+  %s
 }
-%s`, interval, t.TempDir(), workers, workers, sc.Config)
+%s`, interval, t.TempDir(), workers, listenExtra, workers, listenExtra, sc.Config)
 	cfg, diags := config.Parse([]byte(src), "test.hcl")
 	if diags.HasErrors() {
 		t.Fatalf("config: %s", diags)
@@ -319,5 +327,50 @@ func TestSecondCollectorRefused(t *testing.T) {
 		collector.Dependencies{Table: tab, Merger: aggregate.NewMerger(discard, aggregate.DefaultConfiguration(), aggregate.NewRegistry(), func(*aggregate.Batch) {}), Templates: decode.NewTemplates()})
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Errorf("second collector on %s: err = %v, want address already in use", listen[0].Address, err)
+	}
+}
+
+// TestSpreadRandom: with spread = "random", one exporter's datagrams are
+// shared by every worker of the listener, and the totals stay exact.
+func TestSpreadRandom(t *testing.T) {
+	opts := flowgen.DefaultOptions()
+	opts.Exporters = 1
+	opts.Protocols = []string{flowgen.ProtoV9}
+	opts.Malformed = 0
+	opts.Flows = 30000
+	sc, err := flowgen.Generate(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startCollectorWith(t, sc, "1m", 2, `spread = "random"`)
+	// The first datagram carries the templates: let it be decoded before
+	// the data that another worker may get.
+	first := &flowgen.Scenario{Datagrams: sc.Datagrams[:1]}
+	send(t, r, first)
+	waitReceived(t, r, 1)
+	send(t, r, &flowgen.Scenario{Datagrams: sc.Datagrams[1:]})
+	waitReceived(t, r, float64(len(sc.Datagrams)))
+	r.col.Stop()
+
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "lastfluss_listener_packets_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if strings.HasPrefix(m.GetLabel()[0].GetValue(), "netflow") && m.GetCounter().GetValue() < float64(len(sc.Datagrams))/4 {
+				t.Errorf("worker %v read %v of %d datagrams: not spread", m.GetLabel(), m.GetCounter().GetValue(), len(sc.Datagrams))
+			}
+		}
+	}
+	want := make(map[rowKey]flowgen.Counters)
+	for _, row := range sc.Truth.Rows {
+		want[rowKey{row.Exporter, row.Interface, row.Direction, row.RemoteASN, row.LocalASN, row.IPVersion}] = flowgen.Counters{Bytes: row.Bytes, Packets: row.Packets, Flows: row.Flows}
+	}
+	if diff := cmp.Diff(sumRows(r.batches), want); diff != "" {
+		t.Errorf("totals (-got +want):\n%s", diff)
 	}
 }

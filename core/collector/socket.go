@@ -61,6 +61,35 @@ func probe(address string) (string, error) {
 	return c.LocalAddr().String(), nil
 }
 
+// spreadRandomly attaches to a SO_REUSEPORT group (through one of its
+// sockets) a classic BPF program that sends each datagram to a random one
+// of its n sockets, instead of the kernel's hash of the sender's address.
+func spreadRandomly(conn *net.UDPConn, n int) error {
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: skfAdRandom}, // A = random
+		{Code: unix.BPF_ALU | unix.BPF_MOD | unix.BPF_K, K: uint32(n)},  // A %= n
+		{Code: unix.BPF_RET | unix.BPF_A},                               // socket A
+	}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF,
+			&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("attach the spreading program: %w", serr)
+	}
+	return nil
+}
+
+// The ancillary load of a random number in classic BPF (linux/filter.h).
+const skfAdRandom = 0xfffff000 + 56 // SKF_AD_OFF + SKF_AD_RANDOM
+
 // receiveBuffer reads back the buffer size; Linux reports twice what it
 // accounts for payload, so it is halved to compare with what was asked.
 func receiveBuffer(conn *net.UDPConn) (int, error) {

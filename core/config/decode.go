@@ -46,6 +46,7 @@ type rawListen struct {
 	Address       hcl.Expression `hcl:"address"`
 	Workers       hcl.Expression `hcl:"workers,optional"`
 	ReceiveBuffer hcl.Expression `hcl:"receive_buffer,optional"`
+	Spread        hcl.Expression `hcl:"spread,optional"`
 	DefRange      hcl.Range      `hcl:",def_range"`
 }
 
@@ -443,6 +444,7 @@ func (d *decoder) listeners(raws []rawListen, body hcl.Body) []Listen {
 			Protocol:      r.Protocol,
 			Workers:       numCPU(),
 			ReceiveBuffer: DefaultReceiveBuffer,
+			Spread:        SpreadExporter,
 			Range:         r.DefRange,
 		}
 		if r.Protocol != ProtocolNetFlow && r.Protocol != ProtocolSFlow {
@@ -471,6 +473,9 @@ func (d *decoder) listeners(raws []rawListen, body hcl.Body) []Listen {
 			} else {
 				l.ReceiveBuffer = int(n)
 			}
+		}
+		if v, ok := d.oneOf(r.Spread, "spread", []string{SpreadExporter, SpreadRandom}); ok {
+			l.Spread = v
 		}
 		out = append(out, l)
 	}

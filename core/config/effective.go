@@ -73,6 +73,7 @@ func (c *Config) Effective(mask MaskFunc) string {
 		lb.SetAttributeValue("address", cty.StringVal(l.Address))
 		lb.SetAttributeValue("workers", cty.NumberIntVal(int64(l.Workers)))
 		lb.SetAttributeValue("receive_buffer", cty.StringVal(FormatSize(int64(l.ReceiveBuffer))))
+		lb.SetAttributeValue("spread", cty.StringVal(l.Spread))
 	}
 
 	b.AppendNewline()

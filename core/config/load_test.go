@@ -51,8 +51,8 @@ func TestLoadFull(t *testing.T) {
 		StateDir:    filepath.Join(cases, "var"),
 		Log:         Log{Level: "info", Format: "text"},
 		Listen: []Listen{
-			{Protocol: "netflow", Address: "0.0.0.0:2055", Workers: 2, ReceiveBuffer: 32 << 20},
-			{Protocol: "sflow", Address: "0.0.0.0:6343", Workers: 4, ReceiveBuffer: 32 << 20},
+			{Protocol: "netflow", Address: "0.0.0.0:2055", Workers: 2, ReceiveBuffer: 32 << 20, Spread: SpreadExporter},
+			{Protocol: "sflow", Address: "0.0.0.0:6343", Workers: 4, ReceiveBuffer: 32 << 20, Spread: SpreadExporter},
 		},
 		Control: Control{Socket: filepath.Join(cases, "var", "lastfluss.sock")},
 		Metrics: Metrics{Address: "127.0.0.1:9155"},

@@ -35,6 +35,7 @@ type Listen struct {
 	Address       string // host:port
 	Workers       int    // default: number of CPUs
 	ReceiveBuffer int    // bytes; default 32 MiB
+	Spread        string // how datagrams are spread over the workers: SpreadExporter or SpreadRandom
 	Range         hcl.Range
 }
 
@@ -45,6 +46,19 @@ type Control struct {
 type Metrics struct {
 	Address string // host:port; empty: no metrics endpoint
 }
+
+// How a listener spreads datagrams over its workers.
+const (
+	// SpreadExporter: the kernel hashes the sender's address and port, so
+	// one exporter's datagrams stay on one worker, in order.
+	SpreadExporter = "exporter"
+	// SpreadRandom: each datagram goes to a random worker, so that one
+	// exporter sending most of the traffic is shared by all workers. A data
+	// set may then be decoded before the template that came just before it
+	// on another worker: right after an exporter's first template (or a
+	// changed one) a few datagrams can be counted as template_unknown.
+	SpreadRandom = "random"
+)
 
 // Records says which records an exporter sends (IPFIX/v9 field 61).
 const (

@@ -44,10 +44,19 @@ type Merger struct {
 	seq     uint64
 	last    []int64 // per worker: start of the last shard it handed over
 	pending map[int64]*Shard
+
+	queue chan handed // after Start: shards waiting for the merging goroutine
+	done  chan struct{}
 }
 
-// NewMerger returns a merger that calls out, from the goroutine of the
-// worker completing an interval, with each closed batch in interval order.
+type handed struct {
+	worker int
+	s      *Shard
+}
+
+// NewMerger returns a merger that calls out with each closed batch, in
+// interval order: from the goroutine of the worker completing an interval,
+// or after Start from the merger's own.
 func NewMerger(logger *slog.Logger, cfg Configuration, reg *Registry, out func(*Batch)) *Merger {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -77,11 +86,43 @@ func (m *Merger) NewShard(t time.Time) *Shard {
 	return NewShard(IntervalStart(t, m.cfg.Interval), m.cfg.MaxKeys, 4*m.cfg.MaxUnclassified+64)
 }
 
+// Start moves merging and building batches to a goroutine of the merger's
+// own: with a million keys, building a batch takes most of a second, which
+// a worker cannot spend away from its socket. Without Start, Hand merges in
+// the caller's goroutine (tests).
+func (m *Merger) Start() {
+	m.queue = make(chan handed, 1024)
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		for h := range m.queue {
+			m.hand(h.worker, h.s)
+		}
+	}()
+}
+
+// Close waits until every shard handed over is merged and its batch given
+// to out. Hand must not be called after Close.
+func (m *Merger) Close() {
+	if m.queue != nil {
+		close(m.queue)
+		<-m.done
+	}
+}
+
 // Hand takes over a worker's shard. Workers hand shards in interval order,
 // one per interval they lived through (empty ones too), the last one with
 // Partial set at shutdown.
 func (m *Merger) Hand(worker int, s *Shard) {
-	s.flush()
+	s.flush() // in the owner's goroutine
+	if m.queue != nil {
+		m.queue <- handed{worker, s}
+		return
+	}
+	m.hand(worker, s)
+}
+
+func (m *Merger) hand(worker int, s *Shard) {
 	var ready []*Shard
 	m.mu.Lock()
 	if p, ok := m.pending[s.Start]; ok {

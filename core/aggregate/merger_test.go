@@ -273,3 +273,22 @@ func BenchmarkMillionKeys(b *testing.B) {
 	b.ReportMetric(shardBytes, "shard-bytes/key")
 	b.ReportMetric(batchBytes, "batch-bytes/row")
 }
+
+func TestStartedMergerBuildsInItsOwnGoroutine(t *testing.T) {
+	var got []*Batch
+	reg := NewRegistry()
+	a := reg.Interface(Interface{Exporter: "e", Name: "i", IfIndex: 1})
+	m := NewMerger(slog.New(slog.NewTextHandler(io.Discard, nil)), DefaultConfiguration(), reg, func(b *Batch) { got = append(got, b) })
+	m.Start()
+	w := m.AddWorker()
+	for i := range 3 {
+		s := m.NewShard(time.Unix(int64(60*i), 0))
+		s.Add(Key{Interface: a, RemoteASN: 1}, Values{1, 1, 1})
+		s.Partial = i == 2
+		m.Hand(w, s)
+	}
+	m.Close() // every batch out before Close returns
+	if len(got) != 3 || !got[2].Partial {
+		t.Fatalf("got %d batches (last partial: %v), want 3 with the last partial", len(got), len(got) > 0 && got[len(got)-1].Partial)
+	}
+}

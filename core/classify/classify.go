@@ -125,13 +125,16 @@ func (e *Exporter) rate(i *iface, announced uint32) (rate uint32, assumed bool) 
 // Classify adds one record of exporter e to s and reports whether it
 // counted on at least one declared interface.
 func (e *Exporter) Classify(logger *slog.Logger, r *decode.Record, s *aggregate.Shard) bool {
+	e.Counters.Flows.Add(1)
 	return e.ClassifyLive(logger, r, s, nil)
 }
 
 // ClassifyLive is Classify that also adds the record to live, the shard of
-// the live view, when one is being watched (live is not nil).
+// the live view, when one is being watched (live is not nil). It leaves
+// Counters.Flows to the caller, which adds a datagram's records at once:
+// workers sharing an exporter would otherwise fight over its counter's
+// cache line for every record.
 func (e *Exporter) ClassifyLive(logger *slog.Logger, r *decode.Record, s, live *aggregate.Shard) bool {
-	e.Counters.Flows.Add(1)
 	if r.IPVersion == 0 {
 		return false // a non-IP sample: received, never counted
 	}

@@ -224,6 +224,7 @@ type worker struct {
 	exp         *classify.Exporter
 	shard, live *aggregate.Shard
 	classify    func(*decode.Record)
+	classified  uint64 // records classify saw in this datagram
 	packets     atomic.Uint64
 }
 
@@ -241,7 +242,10 @@ func (w *worker) run() {
 		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
 	}
 	emit := func(r *decode.Record) { w.recs = append(w.recs, *r) }
-	w.classify = func(r *decode.Record) { w.exp.ClassifyLive(w.c.logger, r, w.shard, w.live) }
+	w.classify = func(r *decode.Record) {
+		w.classified++
+		w.exp.ClassifyLive(w.c.logger, r, w.shard, w.live)
+	}
 	for {
 		// Waking at the boundary closes the interval even when no
 		// datagram arrives.
@@ -327,7 +331,7 @@ func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.
 	if !w.sflow {
 		// The exporter is known before decoding: classify each record as
 		// it is decoded, without copying it.
-		w.exp, w.shard, w.live = e, shard, live
+		w.exp, w.shard, w.live, w.classified = e, shard, live, 0
 		emit = w.classify
 	}
 	addr, err := w.dec.Decode(pkt, src, emit)
@@ -352,4 +356,5 @@ func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.
 	for i := range w.recs {
 		e.ClassifyLive(w.c.logger, &w.recs[i], shard, live)
 	}
+	e.Counters.Flows.Add(w.classified + uint64(len(w.recs)))
 }

@@ -122,6 +122,7 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 		bm.observe(b)
 		d.pipeline.Submit(b)
 	})
+	d.merger.Start()
 
 	ctlCfg := control.DefaultConfiguration()
 	ctlCfg.Socket = cfg.Control.Socket
@@ -132,6 +133,7 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 		Metrics: d.metrics.Registry,
 	})
 	if err != nil {
+		d.merger.Close()
 		d.pipeline.Stop()
 		d.metrics.Stop()
 		return nil, err
@@ -141,6 +143,7 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 		collector.Dependencies{Table: &d.table, Merger: d.merger, Templates: d.templates, Registry: d.metrics.Registry,
 			Live: d.control.Tap()})
 	if err != nil {
+		d.merger.Close()
 		d.pipeline.Stop()
 		d.metrics.Stop()
 		return nil, err
@@ -149,6 +152,7 @@ func start(ctx context.Context, logger *slog.Logger, cfg *config.Config) (*daemo
 	// error before this one counts anything.
 	if err := d.control.Start(ctx); err != nil {
 		d.collector.Stop()
+		d.merger.Close()
 		d.pipeline.Stop()
 		d.metrics.Stop()
 		return nil, err
@@ -188,6 +192,7 @@ func (d *daemon) save() {
 // within the pipeline's bounded wait, and saves the templates.
 func (d *daemon) stop() error {
 	d.collector.Stop()
+	d.merger.Close() // the partial interval is out to the pipeline
 	d.control.Stop()
 	d.pipeline.Stop()
 	d.cancel()

@@ -297,7 +297,6 @@ func (w *worker) run() {
 		if err != nil {
 			continue // the deadline
 		}
-		w.packets.Add(uint64(n))
 		for i := range msgs[:n] {
 			msg := &msgs[i]
 			ua, ok := msg.Addr.(*net.UDPAddr)
@@ -306,6 +305,9 @@ func (w *worker) run() {
 			}
 			w.process(msg.Buffers[0][:msg.N], ua.AddrPort(), shard, live, emit)
 		}
+		// Counted once processed, so that a reader of the metric knows
+		// these datagrams are in the shard.
+		w.packets.Add(uint64(n))
 	}
 }
 

@@ -294,9 +294,8 @@ func TestSinkKilledMidBatch(t *testing.T) {
 	done := make(chan *flowgen.Truth)
 	go func() { done <- s.send(t, "-flows", "400000", "-rate", "100000", "-seed", "7") }()
 
-	killed := false
 	var truth *flowgen.Truth
-	for !killed {
+	for killed := false; !killed; {
 		// The first moment the output holds rows that the ledger does not
 		// commit yet is the middle of a batch.
 		if size(s.jsonl) > committedSize(t, s.jsonl+".ledger") {
@@ -305,9 +304,17 @@ func TestSinkKilledMidBatch(t *testing.T) {
 				killed = true
 			}
 		}
-		time.Sleep(2 * time.Millisecond)
+		select {
+		case truth = <-done:
+			if !killed {
+				t.Fatal("no batch was caught in the middle of its write while flowgen sent; make the batches bigger")
+			}
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
-	truth = <-done
+	if truth == nil {
+		truth = <-done
+	}
 	c.waitFlows(t, truth)
 	c.stop(t)
 	compareTotals(t, s.jsonl, truth)

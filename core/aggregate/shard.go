@@ -55,6 +55,18 @@ func NewShard(start int64, maxKeys, maxUnclassified int) *Shard {
 	}
 }
 
+// AddFlow is Add for the hot path: the key's fields as arguments, packed
+// without building a Key (whose copy through memory costs more than the
+// rest of the add).
+func (s *Shard) AddFlow(iface, remote, local uint32, dir Direction, ipVersion uint8, v Values) {
+	k0, k1 := packFields(iface, remote, local, dir, ipVersion)
+	s.pending[s.npending] = pendingAdd{k0: k0, k1: k1, v: v}
+	s.npending++
+	if s.npending == len(s.pending) {
+		s.flush()
+	}
+}
+
 // Add counts v under k. Adds are buffered and applied in groups: with
 // many keys the table outgrows the CPU caches, and touching a group's
 // slots first lets their cache misses overlap instead of queueing up.
@@ -95,7 +107,7 @@ func (s *Shard) flush() {
 			v.add(p.v)
 			continue
 		}
-		if s.rows.n >= s.maxKeys && p.k1&(1<<48) == 0 {
+		if s.rows.n >= s.maxKeys && p.k1&otherBit == 0 {
 			k := unpack(p.k0, p.k1)
 			k0, k1 := pack(Key{Interface: k.Interface, Direction: k.Direction, IPVersion: k.IPVersion, Other: true})
 			s.rows.add(k0, k1, p.v)

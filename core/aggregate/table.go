@@ -22,12 +22,17 @@ func newTable() table { return table{slots: make([]slot, minSlots)} }
 // pack turns k into two words; k1 always has its top bit set, so that a
 // used slot never looks empty.
 func pack(k Key) (k0, k1 uint64) {
-	k0 = uint64(k.RemoteASN)<<32 | uint64(k.LocalASN)
-	k1 = 1<<63 | uint64(k.Interface) | uint64(k.IPVersion)<<32 | uint64(k.Direction)<<40
+	k0, k1 = packFields(k.Interface, k.RemoteASN, k.LocalASN, k.Direction, k.IPVersion)
 	if k.Other {
-		k1 |= 1 << 48
+		k1 |= otherBit
 	}
 	return k0, k1
+}
+
+const otherBit = 1 << 48
+
+func packFields(iface, remote, local uint32, dir Direction, ipVersion uint8) (k0, k1 uint64) {
+	return uint64(remote)<<32 | uint64(local), 1<<63 | uint64(iface) | uint64(ipVersion)<<32 | uint64(dir)<<40
 }
 
 func unpack(k0, k1 uint64) Key {
@@ -37,7 +42,7 @@ func unpack(k0, k1 uint64) Key {
 		LocalASN:  uint32(k0),
 		Direction: Direction(k1 >> 40),
 		IPVersion: uint8(k1 >> 32),
-		Other:     k1&(1<<48) != 0,
+		Other:     k1&otherBit != 0,
 	}
 }
 

@@ -72,3 +72,19 @@ func TestShardBufferedAdds(t *testing.T) {
 		t.Errorf("sum %+v, want %+v", sum, total)
 	}
 }
+
+func TestAddFlowIsAdd(t *testing.T) {
+	a, b := NewShard(0, 10, 10), NewShard(0, 10, 10)
+	k := Key{Interface: 3, RemoteASN: 13335, LocalASN: 64500, Direction: Out, IPVersion: 6}
+	a.Add(k, Values{1, 2, 3})
+	b.AddFlow(3, 13335, 64500, Out, 6, Values{1, 2, 3})
+	got := func(s *Shard) map[Key]Values {
+		m := map[Key]Values{}
+		s.Len() // flushes
+		s.rows.each(func(k Key, v Values) { m[k] = v })
+		return m
+	}
+	if diff := cmp.Diff(got(b), got(a)); diff != "" {
+		t.Errorf("AddFlow vs Add (-AddFlow +Add):\n%s", diff)
+	}
+}

@@ -177,33 +177,23 @@ func (e *Exporter) ClassifyLive(logger *slog.Logger, r *decode.Record, s, live *
 	if in != nil {
 		rate, assumed := e.rate(in, r.SamplingRate)
 		assumedAny = assumed
-		add(s, live, aggregate.Key{
-			Interface: in.id,
-			Direction: aggregate.In,
-			RemoteASN: r.SrcAS,
-			LocalASN:  e.local(r.DstAS),
-			IPVersion: r.IPVersion,
-		}, aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
+		add(s, live, in.id, r.SrcAS, e.local(r.DstAS), aggregate.In, r.IPVersion,
+			aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
 	}
 	if out != nil {
 		rate, assumed := e.rate(out, r.SamplingRate)
 		assumedAny = assumedAny || assumed
-		add(s, live, aggregate.Key{
-			Interface: out.id,
-			Direction: aggregate.Out,
-			RemoteASN: r.DstAS,
-			LocalASN:  e.local(r.SrcAS),
-			IPVersion: r.IPVersion,
-		}, aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
+		add(s, live, out.id, r.DstAS, e.local(r.SrcAS), aggregate.Out, r.IPVersion,
+			aggregate.Values{Bytes: r.Bytes * uint64(rate), Packets: r.Packets * uint64(rate), Flows: 1})
 	}
 	e.noteAssumed(logger, assumedAny) // once per record, not per side
 	return true
 }
 
-func add(s, live *aggregate.Shard, k aggregate.Key, v aggregate.Values) {
-	s.Add(k, v)
+func add(s, live *aggregate.Shard, iface, remote, local uint32, dir aggregate.Direction, ipVersion uint8, v aggregate.Values) {
+	s.AddFlow(iface, remote, local, dir, ipVersion, v)
 	if live != nil {
-		live.Add(k, v)
+		live.AddFlow(iface, remote, local, dir, ipVersion, v)
 	}
 }
 

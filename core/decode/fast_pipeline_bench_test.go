@@ -72,19 +72,36 @@ func benchPipeline(b *testing.B, s *flowgen.Scenario, cfg *config.Config, fast, 
 		}
 		pkts = append(pkts, p)
 	}
-	// As a collector worker does: records collected per datagram, then
-	// classified under the exporter the datagram belongs to.
+	// As a collector worker does: NetFlow records classified as they are
+	// decoded (the exporter is the UDP source); sFlow records collected per
+	// datagram, then classified under the agent; flows counted per datagram.
 	var recs []decode.Record
-	emit := func(r *decode.Record) { recs = append(recs, *r) }
+	collect := func(r *decode.Record) { recs = append(recs, *r) }
+	var exp *classify.Exporter
+	var n int
+	direct := func(r *decode.Record) {
+		n++
+		exp.ClassifyLive(logger, r, shard, nil)
+	}
+	count := func(r *decode.Record) { n++ }
 	records := 0
 	run := func() {
 		for _, p := range pkts {
-			recs = recs[:0]
+			recs, n = recs[:0], 0
+			emit := collect
+			if p.dec == nf && classifyToo {
+				if exp = table.Exporter(p.src.Addr()); exp == nil {
+					b.Fatalf("exporter %s not configured", p.src.Addr())
+				}
+				emit = direct
+			} else if !classifyToo {
+				emit = count
+			}
 			addr, err := p.dec.Decode(p.pkt, p.src, emit)
 			if err != nil {
 				b.Fatal(err)
 			}
-			records += len(recs)
+			records += n + len(recs)
 			if !classifyToo {
 				continue
 			}
@@ -93,8 +110,9 @@ func benchPipeline(b *testing.B, s *flowgen.Scenario, cfg *config.Config, fast, 
 				b.Fatalf("exporter %s not configured", addr)
 			}
 			for i := range recs {
-				e.Classify(logger, &recs[i], shard)
+				e.ClassifyLive(logger, &recs[i], shard, nil)
 			}
+			e.Counters.Flows.Add(uint64(n + len(recs)))
 		}
 	}
 	run() // templates, rates and keys known from here on

@@ -28,10 +28,44 @@ type Exporter struct {
 	both       bool
 	sampling   uint32
 	force      uint32
-	interfaces map[uint32]*iface
+	interfaces ifaces
 
 	// Counters owned by metrics; set by the caller that builds the table.
 	Counters *Counters
+}
+
+// ifaces finds an exporter's declared interfaces by ifIndex: in a slice
+// indexed by ifIndex when the ifIndexes are small (most routers), else in a
+// map. Two look-ups per record make this worth it.
+type ifaces struct {
+	dense  []*iface
+	sparse map[uint32]*iface
+}
+
+// maxDense bounds the slice (8 bytes an entry) per exporter.
+const maxDense = 4096
+
+func (f *ifaces) set(ifindex uint32, i *iface) {
+	if f.sparse == nil {
+		f.sparse = make(map[uint32]*iface)
+	}
+	f.sparse[ifindex] = i
+	if ifindex < maxDense {
+		if int(ifindex) >= len(f.dense) {
+			f.dense = append(f.dense, make([]*iface, int(ifindex)+1-len(f.dense))...)
+		}
+		f.dense[ifindex] = i
+	}
+}
+
+func (f *ifaces) get(ifindex uint32) *iface {
+	if ifindex < uint32(len(f.dense)) {
+		return f.dense[ifindex]
+	}
+	if ifindex < maxDense {
+		return nil
+	}
+	return f.sparse[ifindex]
 }
 
 type iface struct {
@@ -56,14 +90,13 @@ func NewTable(cfg *config.Config, reg *aggregate.Registry, prev *Table) *Table {
 	t := &Table{exporters: make(map[netip.Addr]*Exporter), byName: make(map[string]*Exporter)}
 	for _, ce := range cfg.Exporters {
 		e := &Exporter{
-			Name:       ce.Name,
-			ID:         reg.Exporter(ce.Name),
-			localASN:   ce.LocalASN,
-			both:       ce.Records == config.RecordsBoth,
-			sampling:   ce.SamplingRate,
-			force:      ce.ForceSamplingRate,
-			interfaces: make(map[uint32]*iface, len(ce.Interfaces)),
-			Counters:   new(Counters),
+			Name:     ce.Name,
+			ID:       reg.Exporter(ce.Name),
+			localASN: ce.LocalASN,
+			both:     ce.Records == config.RecordsBoth,
+			sampling: ce.SamplingRate,
+			force:    ce.ForceSamplingRate,
+			Counters: new(Counters),
 		}
 		if prev != nil {
 			if pe, ok := prev.byName[ce.Name]; ok {
@@ -71,7 +104,7 @@ func NewTable(cfg *config.Config, reg *aggregate.Registry, prev *Table) *Table {
 			}
 		}
 		for _, ci := range ce.Interfaces {
-			e.interfaces[ci.IfIndex] = &iface{
+			e.interfaces.set(ci.IfIndex, &iface{
 				id: reg.Interface(aggregate.Interface{
 					Exporter:    ce.Name,
 					Name:        ci.Name,
@@ -82,7 +115,7 @@ func NewTable(cfg *config.Config, reg *aggregate.Registry, prev *Table) *Table {
 				}),
 				sampling: ci.SamplingRate,
 				force:    ci.ForceSamplingRate,
-			}
+			})
 		}
 		t.exporters[ce.Address.Unmap()] = e
 		t.byName[ce.Name] = e
@@ -138,8 +171,8 @@ func (e *Exporter) ClassifyLive(logger *slog.Logger, r *decode.Record, s, live *
 	if r.IPVersion == 0 {
 		return false // a non-IP sample: received, never counted
 	}
-	in := e.interfaces[r.InIf]
-	out := e.interfaces[r.OutIf]
+	in := e.interfaces.get(r.InIf)
+	out := e.interfaces.get(r.OutIf)
 	if r.InIf == 0 {
 		in = nil
 	}

@@ -165,7 +165,7 @@ func TestReloadKeepsCountersAndIDs(t *testing.T) {
 	e1.Counters.Flows.Add(5)
 	t2 := NewTable(testConfig(), reg, t1)
 	e2 := t2.Exporter(netip.MustParseAddr("192.0.2.1"))
-	if e2.Counters.Flows.Load() != 5 || e2.ID != e1.ID || e2.interfaces[1].id != e1.interfaces[1].id {
+	if e2.Counters.Flows.Load() != 5 || e2.ID != e1.ID || e2.interfaces.get(1).id != e1.interfaces.get(1).id {
 		t.Errorf("reload lost counters or ids")
 	}
 }
@@ -197,5 +197,21 @@ func TestNonIPIsReceivedButNotCounted(t *testing.T) {
 	}
 	if s.Len() != 0 || e.Counters.Flows.Load() != 1 || e.Counters.Unclassified.Load() != 0 {
 		t.Errorf("non-IP record: %d keys, %d flows, %d unclassified; want 0, 1, 0", s.Len(), e.Counters.Flows.Load(), e.Counters.Unclassified.Load())
+	}
+}
+
+func TestIfIndexLookup(t *testing.T) {
+	var f ifaces
+	a, b, c := &iface{id: 1}, &iface{id: 2}, &iface{id: 3}
+	f.set(5, a)
+	f.set(531, b)
+	f.set(0x20000005, c) // larger than maxDense: in the map
+	for _, tc := range []struct {
+		ifindex uint32
+		want    *iface
+	}{{5, a}, {531, b}, {0x20000005, c}, {0, nil}, {6, nil}, {532, nil}, {maxDense - 1, nil}, {maxDense, nil}, {0x20000006, nil}} {
+		if got := f.get(tc.ifindex); got != tc.want {
+			t.Errorf("get(%d) = %v, want %v", tc.ifindex, got, tc.want)
+		}
 	}
 }

@@ -140,28 +140,9 @@ var (
 // records emitted last, so that rates announced anywhere in the datagram
 // apply to its records.
 func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt []byte, emit func(*Record)) *Error {
-	var domain uint32
-	var start int
-	var scanErr *Error
-	if version == 9 {
-		if len(pkt) < 20 {
-			return newError(ReasonShort, "netflow v9: %d octets, header needs 20", len(pkt))
-		}
-		domain, start = binary.BigEndian.Uint32(pkt[16:]), 20
-	} else {
-		if len(pkt) < 16 {
-			return newError(ReasonShort, "ipfix: %d octets, header needs 16", len(pkt))
-		}
-		length := int(binary.BigEndian.Uint16(pkt[2:]))
-		switch {
-		case length < 16:
-			return newError(ReasonMalformed, "ipfix: message length %d", length)
-		case length > len(pkt):
-			scanErr = newError(ReasonShort, "ipfix: message length %d, %d octets received", length, len(pkt))
-		default:
-			pkt = pkt[:length]
-		}
-		domain, start = binary.BigEndian.Uint32(pkt[12:]), 16
+	pkt, domain, start, scanErr, err := templatedHeader(version, pkt)
+	if err != nil {
+		return err
 	}
 
 	end := start

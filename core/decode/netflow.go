@@ -112,29 +112,9 @@ func (d *netflowDecoder) decodeV5(pkt []byte, emit func(*Record)) error {
 
 // decodeTemplated decodes NetFlow v9 and IPFIX.
 func (d *netflowDecoder) decodeTemplated(exporter netip.Addr, version uint16, pkt []byte, emit func(*Record)) error {
-	var domain uint32
-	var start int
-	var scanErr *Error
-	if version == 9 {
-		if len(pkt) < 20 {
-			return newError(ReasonShort, "netflow v9: %d octets, header needs 20", len(pkt))
-		}
-		domain, start = binary.BigEndian.Uint32(pkt[16:]), 20
-	} else {
-		if len(pkt) < 16 {
-			return newError(ReasonShort, "ipfix: %d octets, header needs 16", len(pkt))
-		}
-		length := int(binary.BigEndian.Uint16(pkt[2:]))
-		switch {
-		case length < 16:
-			return newError(ReasonMalformed, "ipfix: message length %d", length)
-		case length > len(pkt):
-			// Decode what is there; the datagram still counts as short.
-			scanErr = newError(ReasonShort, "ipfix: message length %d, %d octets received", length, len(pkt))
-		default:
-			pkt = pkt[:length]
-		}
-		domain, start = binary.BigEndian.Uint32(pkt[12:]), 16
+	pkt, domain, start, scanErr, herr := templatedHeader(version, pkt)
+	if herr != nil {
+		return herr
 	}
 
 	// Walk the sets first: goflow2 silently decodes a truncated set, reads
@@ -457,4 +437,30 @@ func clamp32(x uint64) uint32 {
 		return math.MaxUint32
 	}
 	return uint32(x)
+}
+
+// templatedHeader reads a v9 or IPFIX header: the packet cut to the IPFIX
+// message length, the source id / observation domain, where the sets start,
+// and scanErr for an IPFIX message longer than the datagram (decode what is
+// there; the datagram still counts as short). err: no sets can be read.
+func templatedHeader(version uint16, pkt []byte) (_ []byte, domain uint32, start int, scanErr, err *Error) {
+	if version == 9 {
+		if len(pkt) < 20 {
+			return nil, 0, 0, nil, newError(ReasonShort, "netflow v9: %d octets, header needs 20", len(pkt))
+		}
+		return pkt, binary.BigEndian.Uint32(pkt[16:]), 20, nil, nil
+	}
+	if len(pkt) < 16 {
+		return nil, 0, 0, nil, newError(ReasonShort, "ipfix: %d octets, header needs 16", len(pkt))
+	}
+	length := int(binary.BigEndian.Uint16(pkt[2:]))
+	switch {
+	case length < 16:
+		return nil, 0, 0, nil, newError(ReasonMalformed, "ipfix: message length %d", length)
+	case length > len(pkt):
+		scanErr = newError(ReasonShort, "ipfix: message length %d, %d octets received", length, len(pkt))
+	default:
+		pkt = pkt[:length]
+	}
+	return pkt, binary.BigEndian.Uint32(pkt[12:]), 16, scanErr, nil
 }

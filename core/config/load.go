@@ -102,7 +102,7 @@ func (l *Loader) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	f, diags := l.parser.ParseHCL(src, filename)
 	if diags.HasErrors() {
 		// The syntax is broken: what follows would only add noise.
-		return nil, sortDiags(diags)
+		return nil, SortDiags(diags)
 	}
 	d := &decoder{
 		baseDir: filepath.Dir(abs),
@@ -113,7 +113,7 @@ func (l *Loader) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	d.diags = append(d.diags, gohcl.DecodeBody(f.Body, d.ctx, &raw)...)
 	cfg := d.config(&raw, f.Body)
 	cfg.File = abs
-	diags = sortDiags(d.diags)
+	diags = SortDiags(d.diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -133,9 +133,9 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	return NewLoader().Parse(src, filename)
 }
 
-// sortDiags orders diagnostics as they appear in the files: hcl collects
+// SortDiags orders diagnostics as they appear in the files: hcl collects
 // some of them by walking maps.
-func sortDiags(diags hcl.Diagnostics) hcl.Diagnostics {
+func SortDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
 		switch {
 		case a.Subject == nil && b.Subject == nil:

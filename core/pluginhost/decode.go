@@ -70,7 +70,7 @@ func decodeConfig(p config.Plugin, s sdk.Schema) (sdk.Config, hcl.Diagnostics) {
 		}
 	}
 	if val.IsNull() || !val.IsKnown() {
-		return nil, diags
+		return nil, config.SortDiags(diags)
 	}
 
 	// Go on after errors, so that a bad duration is reported with them.
@@ -111,6 +111,8 @@ func decodeConfig(p config.Plugin, s sdk.Schema) (sdk.Config, hcl.Diagnostics) {
 			cfg[a.Name] = l
 		}
 	}
+	// hcldec walks its spec as a map: give the operator file order.
+	diags = config.SortDiags(diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}

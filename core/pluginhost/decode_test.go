@@ -57,9 +57,9 @@ func TestDecodeConfig(t *testing.T) {
     colour  = "blue"
     timeout = "soon"`,
 			wantDiags: []string{
-				"lastfluss.hcl:9: Unsupported argument",
 				"lastfluss.hcl:7: Incorrect attribute value type",
 				"lastfluss.hcl:8: Incorrect attribute value type",
+				"lastfluss.hcl:9: Unsupported argument",
 				"lastfluss.hcl:10: Invalid duration",
 			},
 		},

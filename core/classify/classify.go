@@ -128,6 +128,32 @@ func (t *Table) Exporter(addr netip.Addr) *Exporter {
 	return t.exporters[addr.Unmap()]
 }
 
+// ExporterCache remembers a few answers of Table.Exporter for one
+// goroutine: a worker sees the same exporters datagram after datagram, and
+// hashing an address costs more than the rest of a datagram's lookups. A
+// Table never changes once built (a reload builds another), so an answer
+// stays right for as long as its table is the one asked.
+type ExporterCache struct {
+	slots [8]exporterSlot
+}
+
+type exporterSlot struct {
+	t    *Table
+	addr netip.Addr
+	e    *Exporter
+}
+
+// Exporter is t.Exporter(addr), remembered.
+func (c *ExporterCache) Exporter(t *Table, addr netip.Addr) *Exporter {
+	addr = addr.Unmap()
+	a := addr.As16()
+	s := &c.slots[(a[15]^a[14]^a[13])&7]
+	if s.t != t || s.addr != addr {
+		*s = exporterSlot{t, addr, t.exporters[addr]}
+	}
+	return s.e
+}
+
 // Exporters returns every exporter of the table.
 func (t *Table) Exporters() []*Exporter {
 	es := make([]*Exporter, 0, len(t.byName))

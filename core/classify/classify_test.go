@@ -215,3 +215,28 @@ func TestIfIndexLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestExporterCache: the cache answers as the table does, for known,
+// unknown and IPv4-mapped addresses, and follows a reload to the new table.
+func TestExporterCache(t *testing.T) {
+	reg := aggregate.NewRegistry()
+	old := NewTable(testConfig(), reg, nil)
+	var c ExporterCache
+	for _, a := range []string{"192.0.2.1", "2001:db8::2", "192.0.2.3", "192.0.2.9", "::ffff:192.0.2.1", "192.0.2.1"} {
+		addr := netip.MustParseAddr(a)
+		if got, want := c.Exporter(old, addr), old.Exporter(addr); got != want {
+			t.Errorf("%s: cache gave %v, table %v", a, got, want)
+		}
+	}
+
+	// A reload that drops edge1 and declares 192.0.2.9.
+	cfg := testConfig()
+	cfg.Exporters[0].Address = netip.MustParseAddr("192.0.2.9")
+	reloaded := NewTable(cfg, reg, old)
+	if e := c.Exporter(reloaded, netip.MustParseAddr("192.0.2.9")); e == nil || e.Name != "edge1" {
+		t.Errorf("192.0.2.9 after reload: %v, want edge1", e)
+	}
+	if e := c.Exporter(reloaded, netip.MustParseAddr("192.0.2.1")); e != nil {
+		t.Errorf("192.0.2.1 after reload: %s, want none", e.Name)
+	}
+}

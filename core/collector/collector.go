@@ -220,6 +220,7 @@ type worker struct {
 	dec       decode.Decoder
 	stopping  atomic.Bool
 	recs      []decode.Record // an sFlow datagram's records, until its agent is known
+	exporters classify.ExporterCache
 	// The datagram being decoded, for classify (NetFlow).
 	exp         *classify.Exporter
 	shard, live *aggregate.Shard
@@ -324,7 +325,7 @@ func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.
 	if !w.sflow {
 		// NetFlow exporters are known by the source address: do not even
 		// learn templates from others.
-		if e = tab.Exporter(src.Addr()); e == nil {
+		if e = w.exporters.Exporter(tab, src.Addr()); e == nil {
 			w.c.countUnknown(src.Addr().Unmap())
 			return
 		}
@@ -341,7 +342,7 @@ func (w *worker) process(pkt []byte, src netip.AddrPort, shard, live *aggregate.
 		if !addr.IsValid() {
 			addr = src.Addr() // the agent address could not be read
 		}
-		if e = tab.Exporter(addr); e == nil {
+		if e = w.exporters.Exporter(tab, addr); e == nil {
 			w.c.countUnknown(addr.Unmap())
 			return
 		}

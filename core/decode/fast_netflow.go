@@ -20,9 +20,12 @@ type fastNetFlow struct {
 
 	// Small caches that spare hashing a map key per datagram and per set.
 	// Store entries are never removed and exporter states never change
-	// once published, so a hit is always right.
-	entries   [8]entryCache
-	templates [16]templateCache
+	// once published, so a hit is always right. Templates and rates are
+	// cached per entry slot, so that exporters using the same template
+	// ids do not evict each other.
+	entries   [entrySlots]entryCache
+	templates [entrySlots][16]templateCache
+	rates     [entrySlots]rateCache
 
 	pending []pendingSet // data sets of the datagram, emitted after its options
 }
@@ -52,26 +55,49 @@ type templateCache struct {
 	c   *compiledTemplate
 }
 
-func (d *fastNetFlow) entry(addr netip.Addr) *exporterEntry {
+type rateCache struct {
+	st      *exporterState
+	version uint16
+	domain  uint32
+	rate    uint32
+}
+
+const entrySlots = 8
+
+// entry is the store's entry for addr, nil when it has none, and the cache
+// slot addr falls in.
+func (d *fastNetFlow) entry(addr netip.Addr) (*exporterEntry, int) {
 	a := addr.As16()
-	slot := &d.entries[(a[15]^a[14]^a[13])&7]
+	i := int(a[15]^a[14]^a[13]) & (entrySlots - 1)
+	slot := &d.entries[i]
 	if slot.e != nil && slot.addr == addr {
-		return slot.e
+		return slot.e, i
 	}
 	e := d.store.lookup(addr)
 	if e != nil {
 		*slot = entryCache{addr, e}
 	}
-	return e
+	return e, i
 }
 
-// compiled is st.compiled[key], remembered.
-func (d *fastNetFlow) compiled(st *exporterState, key tmplKey) *compiledTemplate {
-	slot := &d.templates[key.id&15]
+// compiled is st.compiled[key], remembered in entry slot i.
+func (d *fastNetFlow) compiled(i int, st *exporterState, key tmplKey) *compiledTemplate {
+	slot := &d.templates[i][key.id&15]
 	if slot.st != st || slot.key != key {
 		*slot = templateCache{st, key, st.compiled[key]}
 	}
 	return slot.c
+}
+
+// domainRate is st.rateFor(version, domain, 0, false), remembered in entry
+// slot i: most datagrams carry one data set, so a cache per set alone
+// would look the rate up for each.
+func (d *fastNetFlow) domainRate(i int, st *exporterState, version uint16, domain uint32) uint32 {
+	slot := &d.rates[i]
+	if slot.st != st || slot.version != version || slot.domain != domain {
+		*slot = rateCache{st, version, domain, st.rateFor(version, domain, 0, false)}
+	}
+	return slot.rate
 }
 
 func (d *fastNetFlow) Decode(pkt []byte, src netip.AddrPort, emit func(*Record)) (exporter netip.Addr, err error) {
@@ -180,8 +206,8 @@ func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt [
 		switch {
 		case id >= 256:
 			var c *compiledTemplate
-			if e := d.entry(exporter); e != nil {
-				c = d.compiled(e.load(), tmplKey{version, domain, id})
+			if e, i := d.entry(exporter); e != nil {
+				c = d.compiled(i, e.load(), tmplKey{version, domain, id})
 			}
 			switch {
 			case c == nil:
@@ -213,14 +239,16 @@ func (d *fastNetFlow) decodeTemplated(exporter netip.Addr, version uint16, pkt [
 
 	if len(d.pending) > 0 {
 		st := emptyState
-		if e := d.entry(exporter); e != nil {
+		e, i := d.entry(exporter)
+		if e != nil {
 			st = e.load()
 		}
+		rates := setRates{st: st, version: version, domain: domain, domainRate: d.domainRate(i, st, version, domain)}
 		for _, p := range d.pending {
 			if p.c.variable {
-				d.emitWalked(p.c, p.body, st, version, domain, emit)
+				d.emitWalked(p.c, p.body, rates, emit)
 			} else {
-				d.emitFixed(p.c, pkt, p.at, len(p.body), st, version, domain, emit)
+				d.emitFixed(p.c, pkt, p.at, len(p.body), rates, emit)
 			}
 		}
 		d.pending = d.pending[:0]
@@ -273,7 +301,7 @@ func (d *fastNetFlow) templateSet(exporter netip.Addr, version uint16, domain ui
 // learn adds a template to the store. A refresh of a known template is
 // recognised from its wire octets without decoding it.
 func (d *fastNetFlow) learn(exporter netip.Addr, version uint16, domain uint32, id uint16, kind uint8, scopes int, raw []byte) error {
-	if e := d.entry(exporter); e != nil && len(raw) > 0 {
+	if e, _ := d.entry(exporter); e != nil && len(raw) > 0 {
 		if c := e.load().compiled[tmplKey{version, domain, id}]; c != nil &&
 			c.canon && c.kind == kind && c.nScopes == scopes && bytes.Equal(c.raw, raw) {
 			return nil
@@ -405,14 +433,14 @@ func (d *fastNetFlow) optionsSet(exporter netip.Addr, version uint16, domain uin
 }
 
 // setRates resolves the rates of the data records of one set: a rate inside
-// the record wins, then its sampler's, then the exporter's for the domain.
+// the record wins, then its sampler's, then the exporter's for the domain
+// (domain, looked up once per datagram).
 type setRates struct {
 	st      *exporterState
 	version uint16
 	domain  uint32
 
-	domainKnown bool
-	domainValue uint32
+	domainRate  uint32
 	lastSampler uint64
 	lastRate    uint32
 	lastKnown   bool
@@ -420,10 +448,7 @@ type setRates struct {
 
 func (s *setRates) rate(id uint64, ok bool) uint32 {
 	if !ok {
-		if !s.domainKnown {
-			s.domainValue, s.domainKnown = s.st.rateFor(s.version, s.domain, 0, false), true
-		}
-		return s.domainValue
+		return s.domainRate
 	}
 	if !s.lastKnown || s.lastSampler != id {
 		s.lastSampler, s.lastRate, s.lastKnown = id, s.st.rateFor(s.version, s.domain, id, true), true
@@ -433,13 +458,12 @@ func (s *setRates) rate(id uint64, ok bool) uint32 {
 
 // emitFixed emits the records of a data set of a fixed-length template,
 // the set being n octets of pkt from at.
-func (d *fastNetFlow) emitFixed(c *compiledTemplate, pkt []byte, at, n int, st *exporterState, version uint16, domain uint32, emit func(*Record)) {
+func (d *fastNetFlow) emitFixed(c *compiledTemplate, pkt []byte, at, n int, rates setRates, emit func(*Record)) {
 	l := &c.lay
 	size := c.size
 	if size <= 0 || at < 8 || at+n > len(pkt) {
 		return
 	}
-	rates := setRates{st: st, version: version, domain: domain}
 	r := &d.rec
 	for base := at; base+size <= at+n; base += size {
 		*r = Record{
@@ -519,8 +543,7 @@ func (l *layout) recordRate(pkt []byte, base int) uint32 {
 
 // emitWalked emits the records of a data set of a template with
 // variable-length fields (walkDataSet has checked the set).
-func (d *fastNetFlow) emitWalked(c *compiledTemplate, b []byte, st *exporterState, version uint16, domain uint32, emit func(*Record)) {
-	rates := setRates{st: st, version: version, domain: domain}
+func (d *fastNetFlow) emitWalked(c *compiledTemplate, b []byte, rates setRates, emit func(*Record)) {
 	r := &d.rec
 	for len(b) >= c.optFixed {
 		var f ieValues

@@ -78,6 +78,7 @@ func benchPipeline(b *testing.B, s *flowgen.Scenario, cfg *config.Config, fast, 
 	var recs []decode.Record
 	collect := func(r *decode.Record) { recs = append(recs, *r) }
 	var exp *classify.Exporter
+	var exporters classify.ExporterCache
 	var n int
 	direct := func(r *decode.Record) {
 		n++
@@ -90,7 +91,7 @@ func benchPipeline(b *testing.B, s *flowgen.Scenario, cfg *config.Config, fast, 
 			recs, n = recs[:0], 0
 			emit := collect
 			if p.dec == nf && classifyToo {
-				if exp = table.Exporter(p.src.Addr()); exp == nil {
+				if exp = exporters.Exporter(table, p.src.Addr()); exp == nil {
 					b.Fatalf("exporter %s not configured", p.src.Addr())
 				}
 				emit = direct
@@ -105,7 +106,7 @@ func benchPipeline(b *testing.B, s *flowgen.Scenario, cfg *config.Config, fast, 
 			if !classifyToo {
 				continue
 			}
-			e := table.Exporter(addr)
+			e := exporters.Exporter(table, addr)
 			if e == nil {
 				b.Fatalf("exporter %s not configured", addr)
 			}

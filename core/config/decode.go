@@ -113,9 +113,10 @@ type rawQueue struct {
 
 // decoder evaluates and checks the raw file, collecting every diagnostic.
 type decoder struct {
-	baseDir string
-	ctx     *hcl.EvalContext
-	diags   hcl.Diagnostics
+	baseDir          string
+	ctx              *hcl.EvalContext
+	diags            hcl.Diagnostics
+	skipPluginConfig bool
 }
 
 func (d *decoder) errorf(subject hcl.Range, summary, format string, args ...any) {
@@ -623,7 +624,9 @@ func (d *decoder) plugins(kind string, raws []rawSink) []Plugin {
 		}
 		if r.Config != nil {
 			p.Config = r.Config.Body
-			d.checkBody(r.Config.Body)
+			if !d.skipPluginConfig {
+				d.checkBody(r.Config.Body)
+			}
 		}
 		if kind == "sink" {
 			p.QueueMaxSize = DefaultQueueMaxSize

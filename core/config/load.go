@@ -60,6 +60,12 @@ var (
 // diagnostics can be rendered with the offending line.
 type Loader struct {
 	parser *hclparse.Parser
+
+	// SkipPluginConfig leaves the plugins' config blocks unevaluated, for
+	// commands that only read the core's settings (status, tui): the
+	// env() a sink's password comes from is not set in an operator's
+	// shell.
+	SkipPluginConfig bool
 }
 
 // NewLoader returns a Loader with no files yet.
@@ -105,9 +111,10 @@ func (l *Loader) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 		return nil, SortDiags(diags)
 	}
 	d := &decoder{
-		baseDir: filepath.Dir(abs),
-		ctx:     EvalContext(filepath.Dir(abs)),
-		diags:   diags,
+		baseDir:          filepath.Dir(abs),
+		ctx:              EvalContext(filepath.Dir(abs)),
+		diags:            diags,
+		skipPluginConfig: l.SkipPluginConfig,
 	}
 	var raw rawFile
 	d.diags = append(d.diags, gohcl.DecodeBody(f.Body, d.ctx, &raw)...)

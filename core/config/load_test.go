@@ -303,3 +303,46 @@ func summaries(diags hcl.Diagnostics) string {
 	}
 	return strings.Join(s, "; ")
 }
+
+// TestSkipPluginConfig: status and tui read the control socket from a
+// config whose sink password comes from an env() the operator's shell does
+// not set; a normal load reports it.
+func TestSkipPluginConfig(t *testing.T) {
+	stubMachine(t)
+	path := filepath.Join(t.TempDir(), "lastfluss.hcl")
+	src := `control {
+  socket = "run/lastfluss.sock"
+}
+listen "netflow" {
+  address = ":2055"
+}
+exporter "edge1" {
+  address = "192.0.2.1"
+  interface "transit" {
+    ifindex = 1
+    role    = "transit"
+  }
+}
+sink "db" {
+  plugin = "sink-postgres"
+  config {
+    dsn = env("LASTFLUSS_TEST_SURELY_UNSET")
+  }
+}
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, diags := Load(path); len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != 17 {
+		t.Errorf("a normal load: %v, want the unset env() on line 17", diags)
+	}
+	l := NewLoader()
+	l.SkipPluginConfig = true
+	cfg, diags := l.Load(path)
+	if diags.HasErrors() {
+		t.Fatalf("load skipping plugin config: %s", diags.Error())
+	}
+	if want := filepath.Join(filepath.Dir(path), "run", "lastfluss.sock"); cfg.Control.Socket != want {
+		t.Errorf("control socket %q, want %q", cfg.Control.Socket, want)
+	}
+}

@@ -32,6 +32,7 @@ func socketFlags(fs *flag.FlagSet) (resolve func() (string, error)) {
 			return *socket, nil
 		}
 		loader := config.NewLoader()
+		loader.SkipPluginConfig = true // only the control socket is needed
 		cfg, diags := loader.Load(*path)
 		if diags.HasErrors() {
 			var b strings.Builder

@@ -434,7 +434,7 @@ func (d *fastNetFlow) optionsSet(exporter netip.Addr, version uint16, domain uin
 
 // setRates resolves the rates of the data records of one set: a rate inside
 // the record wins, then its sampler's, then the exporter's for the domain
-// (domain, looked up once per datagram).
+// (domainRate, resolved once per datagram).
 type setRates struct {
 	st      *exporterState
 	version uint16

@@ -60,14 +60,7 @@ func NewShard(start int64, maxKeys, maxUnclassified int) *Shard {
 // rest of the add).
 func (s *Shard) AddFlow(iface, remote, local uint32, dir Direction, ipVersion uint8, v Values) {
 	k0, k1 := packFields(iface, remote, local, dir, ipVersion)
-	// Field by field: a composite literal is built on the stack and copied
-	// in 16-byte loads that cannot be forwarded from its 8-byte stores, a
-	// stall that cost more than the rest of the add.
-	p := &s.pending[s.npending]
-	p.k0, p.k1 = k0, k1
-	p.v.Bytes, p.v.Packets, p.v.Flows = v.Bytes, v.Packets, v.Flows
-	s.npending++
-	if s.npending == len(s.pending) {
+	if s.queue(k0, k1, v) {
 		s.flush()
 	}
 }
@@ -77,13 +70,22 @@ func (s *Shard) AddFlow(iface, remote, local uint32, dir Direction, ipVersion ui
 // slots first lets their cache misses overlap instead of queueing up.
 func (s *Shard) Add(k Key, v Values) {
 	k0, k1 := pack(k)
+	if s.queue(k0, k1, v) {
+		s.flush()
+	}
+}
+
+// queue buffers an add and reports whether the buffer is full; it leaves
+// the flush to its callers so that it is inlined. Field by field: a
+// composite literal is built on the stack and copied in 16-byte loads that
+// cannot be forwarded from its 8-byte stores, a stall that cost more than
+// the rest of the add.
+func (s *Shard) queue(k0, k1 uint64, v Values) (full bool) {
 	p := &s.pending[s.npending]
 	p.k0, p.k1 = k0, k1
 	p.v.Bytes, p.v.Packets, p.v.Flows = v.Bytes, v.Packets, v.Flows
 	s.npending++
-	if s.npending == len(s.pending) {
-		s.flush()
-	}
+	return s.npending == len(s.pending)
 }
 
 type pendingAdd struct {

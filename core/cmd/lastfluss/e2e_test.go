@@ -150,29 +150,42 @@ func (c *core) stop(t *testing.T) {
 // send runs flowgen and returns its truth.
 func (s *setup) send(t *testing.T, args ...string) *flowgen.Truth {
 	t.Helper()
-	truth := filepath.Join(s.dir, fmt.Sprintf("truth-%d.json", time.Now().UnixNano()))
-	out, err := exec.Command(binary, append(append(s.flowgen, args...), "-truth", truth)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("flowgen: %v\n%s", err, out)
-	}
-	tr, err := flowgen.ReadTruth(truth)
+	tr, err := s.sendErr(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tr
 }
 
-// waitFlows waits until the collector has counted every flow sent.
-func (c *core) waitFlows(t *testing.T, truth *flowgen.Truth) {
+// sendErr is send for goroutines other than the test's, which must not
+// call t.Fatal.
+func (s *setup) sendErr(args ...string) (*flowgen.Truth, error) {
+	truth := filepath.Join(s.dir, fmt.Sprintf("truth-%d.json", time.Now().UnixNano()))
+	out, err := exec.Command(binary, append(append(s.flowgen, args...), "-truth", truth)...).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("flowgen: %v\n%s", err, out)
+	}
+	return flowgen.ReadTruth(truth)
+}
+
+// waitFlows waits until the collector has counted every flow sent, in
+// all the sends given.
+func (c *core) waitFlows(t *testing.T, truths ...*flowgen.Truth) {
 	t.Helper()
+	sent := map[string]uint64{}
+	for _, tr := range truths {
+		for _, e := range tr.Exporters {
+			sent[e.Name] += e.FlowsSent
+		}
+	}
 	for {
 		m, err := scrape(c.metrics)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := true
-		for _, e := range truth.Exporters {
-			if m[fmt.Sprintf(`lastfluss_flows_received_total{exporter=%q}`, e.Name)] < float64(e.FlowsSent) {
+		for name, n := range sent {
+			if m[fmt.Sprintf(`lastfluss_flows_received_total{exporter=%q}`, name)] < float64(n) {
 				done = false
 			}
 		}
@@ -291,33 +304,48 @@ func TestDeliversExactTotals(t *testing.T) {
 func TestSinkKilledMidBatch(t *testing.T) {
 	s := newSetup(t, "3s", "", "-exporters", "4", "-asns", "60000", "-malformed", "0")
 	c := s.start(t)
-	done := make(chan *flowgen.Truth)
-	go func() { done <- s.send(t, "-flows", "400000", "-rate", "100000", "-seed", "7") }()
 
-	var truth *flowgen.Truth
-	for killed := false; !killed; {
-		// The first moment the output holds rows that the ledger does not
-		// commit yet is the middle of a batch.
-		if size(s.jsonl) > committedSize(t, s.jsonl+".ledger") {
-			pid := pluginPID(t, c.cmd.Process.Pid, "lastfluss-sink-jsonl")
-			if pid != 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
-				killed = true
+	// Send until a batch is caught in the middle of its write: the first
+	// moment the output holds rows that the ledger does not commit yet.
+	// One round of sending crosses an interval boundary, so it nearly
+	// always catches one; another round is sent when it did not.
+	type sent struct {
+		truth *flowgen.Truth
+		err   error
+	}
+	var truths []*flowgen.Truth
+	killed := false
+	for round := 1; !killed; round++ {
+		if round > 3 {
+			t.Fatal("no batch was caught in the middle of its write in 3 rounds of sending; make the batches bigger")
+		}
+		done := make(chan sent, 1)
+		go func() {
+			tr, err := s.sendErr("-flows", "400000", "-rate", "100000", "-seed", strconv.Itoa(6+round))
+			done <- sent{tr, err}
+		}()
+		var r sent
+		for waiting := true; waiting; {
+			if !killed && size(s.jsonl) > committedSize(t, s.jsonl+".ledger") {
+				pid := pluginPID(t, c.cmd.Process.Pid, "lastfluss-sink-jsonl")
+				if pid != 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
+					killed = true
+				}
+			}
+			select {
+			case r = <-done:
+				waiting = false
+			case <-time.After(2 * time.Millisecond):
 			}
 		}
-		select {
-		case truth = <-done:
-			if !killed {
-				t.Fatal("no batch was caught in the middle of its write while flowgen sent; make the batches bigger")
-			}
-		case <-time.After(2 * time.Millisecond):
+		if r.err != nil {
+			t.Fatal(r.err)
 		}
+		truths = append(truths, r.truth)
 	}
-	if truth == nil {
-		truth = <-done
-	}
-	c.waitFlows(t, truth)
+	c.waitFlows(t, truths...)
 	c.stop(t)
-	compareTotals(t, s.jsonl, truth)
+	compareTotals(t, s.jsonl, truths...)
 	if !strings.Contains(c.stderr.String(), "restart") {
 		t.Errorf("no plugin restart in the log:\n%s", tail(c.stderr.String(), 40))
 	}

@@ -204,7 +204,9 @@ func (d *daemon) stop() error {
 }
 
 // reload applies a changed configuration without losing the open interval.
-// A broken configuration is reported and the running one kept.
+// A broken configuration, or one whose plugin blocks a plugin refuses, is
+// reported and the running one kept whole: exporters and plugins change
+// together or not at all.
 func (d *daemon) reload(path string) {
 	loader := config.NewLoader()
 	cfg, diags := loader.Load(path)
@@ -214,44 +216,61 @@ func (d *daemon) reload(path string) {
 		d.logger.Error("reload: the configuration has errors; keeping the running one", "errors", b.String())
 		return
 	}
-	for _, what := range restartNeeded(d.cfg, cfg) {
+	kept := keepRunning(d.cfg, cfg)
+	// Plugins first: they are the part that can still refuse.
+	if err := d.pipeline.Reload(cfg); err != nil {
+		d.logger.Error("reload: the plugins refused the configuration; keeping the running one", "err", err)
+		return
+	}
+	for _, what := range kept {
 		d.logger.Warn("reload: this change needs a restart and is not applied", "setting", what)
 	}
 	d.table.Store(classify.NewTable(cfg, d.reg, d.table.Load()))
 	d.control.SetConfig(cfg)
-	if err := d.pipeline.Reload(cfg); err != nil {
-		d.logger.Error("reload: plugins", "err", err)
-	}
+	d.cfg = cfg
 	d.logger.Info("reloaded", "exporters", len(cfg.Exporters), "enrichers", len(cfg.Enrich), "sinks", len(cfg.Sinks))
 }
 
-// restartNeeded lists the settings that differ and cannot change while
-// running.
-func restartNeeded(old, cur *config.Config) []string {
+// keepRunning sets back in cur the settings that cannot change while
+// running, so that cur is what runs (and what status shows), and names
+// those that differed.
+func keepRunning(old, cur *config.Config) []string {
 	var r []string
 	if old.CollectorID != cur.CollectorID {
 		r = append(r, "collector_id")
+		cur.CollectorID = old.CollectorID
 	}
 	if old.Interval != cur.Interval {
 		r = append(r, "interval")
+		cur.Interval = old.Interval
 	}
 	if old.MaxKeys != cur.MaxKeys {
 		r = append(r, "max_keys")
+		cur.MaxKeys = old.MaxKeys
 	}
 	if old.StateDir != cur.StateDir {
 		r = append(r, "state_dir")
+		cur.StateDir = old.StateDir
 	}
 	if old.PluginDir != cur.PluginDir {
 		r = append(r, "plugin_dir")
+		cur.PluginDir = old.PluginDir
+	}
+	if old.Log != cur.Log {
+		r = append(r, "log")
+		cur.Log = old.Log
 	}
 	if fmt.Sprint(listenKeys(old)) != fmt.Sprint(listenKeys(cur)) {
 		r = append(r, "listen")
+		cur.Listen = old.Listen
 	}
 	if old.Metrics != cur.Metrics {
 		r = append(r, "metrics")
+		cur.Metrics = old.Metrics
 	}
 	if old.Control != cur.Control {
 		r = append(r, "control")
+		cur.Control = old.Control
 	}
 	return r
 }
@@ -259,7 +278,7 @@ func restartNeeded(old, cur *config.Config) []string {
 func listenKeys(c *config.Config) []string {
 	var k []string
 	for _, l := range c.Listen {
-		k = append(k, fmt.Sprintf("%s %s %d %d", l.Protocol, l.Address, l.Workers, l.ReceiveBuffer))
+		k = append(k, fmt.Sprintf("%s %s %d %d %s", l.Protocol, l.Address, l.Workers, l.ReceiveBuffer, l.Spread))
 	}
 	return k
 }

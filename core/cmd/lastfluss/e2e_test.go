@@ -168,24 +168,18 @@ func (s *setup) sendErr(args ...string) (*flowgen.Truth, error) {
 	return flowgen.ReadTruth(truth)
 }
 
-// waitFlows waits until the collector has counted every flow sent, in
-// all the sends given.
-func (c *core) waitFlows(t *testing.T, truths ...*flowgen.Truth) {
+// waitFlows waits until the collector has counted every flow sent (several
+// sends: sumTruth).
+func (c *core) waitFlows(t *testing.T, truth *flowgen.Truth) {
 	t.Helper()
-	sent := map[string]uint64{}
-	for _, tr := range truths {
-		for _, e := range tr.Exporters {
-			sent[e.Name] += e.FlowsSent
-		}
-	}
 	for {
 		m, err := scrape(c.metrics)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := true
-		for name, n := range sent {
-			if m[fmt.Sprintf(`lastfluss_flows_received_total{exporter=%q}`, name)] < float64(n) {
+		for _, e := range truth.Exporters {
+			if m[fmt.Sprintf(`lastfluss_flows_received_total{exporter=%q}`, e.Name)] < float64(e.FlowsSent) {
 				done = false
 			}
 		}
@@ -343,7 +337,7 @@ func TestSinkKilledMidBatch(t *testing.T) {
 		}
 		truths = append(truths, r.truth)
 	}
-	c.waitFlows(t, truths...)
+	c.waitFlows(t, sumTruth(truths...))
 	c.stop(t)
 	compareTotals(t, s.jsonl, truths...)
 	if !strings.Contains(c.stderr.String(), "restart") {

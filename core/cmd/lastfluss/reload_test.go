@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,16 +32,53 @@ func TestReload(t *testing.T) {
 		if err := os.WriteFile(s.config, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		before := strings.Count(c.stderr.String(), logWant)
+		// Every reload ends in one of these lines; wait for it, then see
+		// whether the one wanted came with it.
+		ended := func() int {
+			log := c.stderr.String()
+			return strings.Count(log, "msg=reloaded") + strings.Count(log, "keeping the running one")
+		}
+		before, wantBefore := ended(), strings.Count(c.stderr.String(), logWant)
 		if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		for strings.Count(c.stderr.String(), logWant) == before {
+		for ended() == before {
 			time.Sleep(20 * time.Millisecond)
 		}
+		if strings.Count(c.stderr.String(), logWant) == wantBefore {
+			t.Fatalf("reload did not log %q:\n%s", logWant, tail(c.stderr.String(), 20))
+		}
 	}
+	socket := filepath.Join(s.dir, "var", "lastfluss.sock")
 	hup(string(orig)+"\nbroken {\n", "keeping the running one")
 	hup(strings.Replace(string(orig), `interval     = "1s"`, `interval     = "2s"`, 1), "needs a restart")
+	if got := statusOf(t, "-socket", socket).IntervalMs; got != 1000 {
+		t.Errorf("status shows an interval of %d ms after a reload that could not apply it; want the running 1000", got)
+	}
+
+	// A block its plugin refuses, with an exporter moved in the same file:
+	// none of it applies, the exporter included.
+	refused := strings.Replace(string(orig), `address = "127.0.0.10"`, `address = "192.0.2.250"`, 1) + `
+sink "bad" {
+  plugin = "sink-jsonl"
+  config {
+    no_such_setting = 1
+  }
+}
+`
+	hup(refused, "plugins refused the configuration")
+	st := statusOf(t, "-socket", socket)
+	if len(st.Exporters) == 0 || st.Exporters[0].Name != "gen0" || st.Exporters[0].Address != "127.0.0.10" {
+		t.Fatalf("after a refused reload status shows exporters %v; want gen0 still at 127.0.0.10", st.Exporters)
+	}
+	for _, sk := range st.Sinks {
+		if sk.Name == "bad" {
+			t.Errorf("the refused sink %q runs", sk.Name)
+		}
+	}
+	mid := s.send(t, "-flows", "4000", "-rate", "20000", "-seed", "13")
+	c.waitFlows(t, sumTruth(a, mid)) // gen0's flows still count
+	waitTotals(t, s.jsonl, a, mid)   // and are delivered before the next sink comes
 	second := s.jsonl + ".2"
 	withSink := strings.Replace(string(orig), `sink "file" {`, `sink "second" {
   plugin = "sink-jsonl"
@@ -52,9 +90,9 @@ sink "file" {`, 1)
 	hup(withSink, "reloaded")
 
 	b := s.send(t, "-flows", "8000", "-rate", "20000", "-seed", "12")
-	c.waitFlows(t, sumTruth(a, b))
+	c.waitFlows(t, sumTruth(a, mid, b))
 	c.stop(t)
-	compareTotals(t, s.jsonl, a, b)
+	compareTotals(t, s.jsonl, a, mid, b)
 	compareTotals(t, second, b)
 }
 

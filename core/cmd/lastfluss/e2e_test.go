@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,8 +45,28 @@ func buildPlugins(t *testing.T) string {
 // core is a running `lastfluss run`.
 type core struct {
 	cmd     *exec.Cmd
-	stderr  *strings.Builder
+	exited  chan struct{} // closed once Wait returned
+	stderr  *logBuffer
 	metrics string
+}
+
+// logBuffer collects a child's stderr, which the test reads while the
+// child still writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 type setup struct {
@@ -111,7 +132,7 @@ sink "file" {
 
 func (s *setup) start(t *testing.T) *core {
 	t.Helper()
-	c := &core{stderr: new(strings.Builder), metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", s.metrics)}
+	c := &core{exited: make(chan struct{}), stderr: new(logBuffer), metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", s.metrics)}
 	c.cmd = exec.Command(binary, "run", "-config", s.config)
 	c.cmd.Stderr = c.stderr
 	c.cmd.SysProcAttr = dieWithTest
@@ -119,14 +140,13 @@ func (s *setup) start(t *testing.T) *core {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
-	exited := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(exited) }()
+	go func() { _ = c.cmd.Wait(); close(c.exited) }()
 	for {
 		if _, err := scrape(c.metrics); err == nil {
 			return c
 		}
 		select {
-		case <-exited:
+		case <-c.exited:
 			t.Fatalf("lastfluss exited:\n%s", c.stderr)
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -139,9 +159,7 @@ func (c *core) stop(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	for c.cmd.ProcessState == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
+	<-c.exited
 	if !c.cmd.ProcessState.Success() {
 		t.Fatalf("lastfluss after SIGTERM: %v\n%s", c.cmd.ProcessState, c.stderr)
 	}

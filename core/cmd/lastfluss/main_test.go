@@ -123,23 +123,26 @@ metrics {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
 
-	var stderr strings.Builder
+	stderr := new(logBuffer)
 	run := exec.Command(binary, "run", "-config", cfg)
-	run.Stderr = &stderr
+	run.Stderr = stderr
 	run.SysProcAttr = dieWithTest
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer run.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", mp)
 	for {
 		if _, err := scrape(url); err == nil {
 			break
 		}
-		if run.ProcessState != nil {
-			t.Fatalf("lastfluss exited:\n%s", stderr.String())
+		select {
+		case err := <-exited:
+			t.Fatalf("lastfluss exited: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 
 	truthPath := filepath.Join(dir, "truth.json")
@@ -200,7 +203,7 @@ metrics {
 	if err := run.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := run.Wait(); err != nil {
+	if err := <-exited; err != nil {
 		t.Fatalf("lastfluss run after SIGTERM: %v\n%s", err, stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "var", "templates.json")); err != nil {

@@ -119,8 +119,11 @@ type Checked struct {
 // Masked is the decoded configuration with sensitive values hidden.
 func (c Checked) Masked() sdk.Config { return Masked(c.Schema, c.Config) }
 
-// Check starts each block's plugin, checks it and decodes its config block
-// without configuring it, and stops it again.
+// Check starts each block's plugin, checks it and decodes its config block,
+// and stops it again. Enrichers are also configured: they only look things
+// up, so configuring one acts on nothing outside it, and a names file it
+// cannot read shows now instead of at run. Sinks are not: configuring one
+// may migrate its database.
 func (h *Host) Check(ctx context.Context, plugins []config.Plugin) ([]Checked, hcl.Diagnostics) {
 	var all hcl.Diagnostics
 	var out []Checked
@@ -131,12 +134,16 @@ func (h *Host) Check(ctx context.Context, plugins []config.Plugin) ([]Checked, h
 		if diags.HasErrors() {
 			continue
 		}
-		info := hd.info
-		hd.kill()
 		cfg, diags := decodeConfig(p, schema)
+		if !diags.HasErrors() && wantKind[p.Kind] == sdk.KindEnricher {
+			if err := hd.current().Configure(ctx, cfg); err != nil {
+				diags = append(diags, blockError(p, "Plugin refused its configuration", err.Error())...)
+			}
+		}
+		hd.kill()
 		all = append(all, diags...)
 		if !diags.HasErrors() {
-			out = append(out, Checked{Block: p, Path: hd.path, Info: info, Schema: schema, Config: cfg})
+			out = append(out, Checked{Block: p, Path: hd.path, Info: hd.info, Schema: schema, Config: cfg})
 		}
 	}
 	return out, all

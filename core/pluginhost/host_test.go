@@ -439,6 +439,21 @@ enrich "names" {
 	if diags := h.Validate([]config.Plugin{block(t, `sink "db" { plugin = "sink-nope" }`)}); !diags.HasErrors() {
 		t.Error("Validate of a missing plugin gave no error")
 	}
+
+	// An enricher is configured by Check, and its refusal is reported at
+	// its block.
+	refused := block(t, `
+enrich "names" {
+  plugin = "enrich-test"
+  config {
+    prefix = "refuse"
+  }
+}`)
+	checked, diags = h.Check(t.Context(), []config.Plugin{refused})
+	if len(checked) != 0 || len(diags) != 1 || diags[0].Summary != "Plugin refused its configuration" ||
+		!strings.Contains(diags[0].Detail, `prefix "refuse" is refused`) || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {
+		t.Errorf("Check of an enricher refusing its config: %v, want one refusal at line 2", diags)
+	}
 }
 
 func TestCloseKills(t *testing.T) {

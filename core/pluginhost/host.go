@@ -149,11 +149,6 @@ func (h *Host) Check(ctx context.Context, plugins []config.Plugin) ([]Checked, h
 	return out, all
 }
 
-// Validate is Check for callers that only want the diagnostics.
-func (h *Host) Validate(plugins []config.Plugin) hcl.Diagnostics {
-	_, diags := h.Check(context.Background(), plugins)
-	return diags
-}
 
 // Sensitive tells whether attr of p's config is sensitive; it knows the
 // schemas of the plugins this host has started or checked, and treats an

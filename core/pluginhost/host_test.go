@@ -436,8 +436,8 @@ enrich "names" {
 	if n != 0 {
 		t.Errorf("%d plugins still running after Check", n)
 	}
-	if diags := h.Validate([]config.Plugin{block(t, `sink "db" { plugin = "sink-nope" }`)}); !diags.HasErrors() {
-		t.Error("Validate of a missing plugin gave no error")
+	if _, diags := h.Check(t.Context(), []config.Plugin{block(t, `sink "db" { plugin = "sink-nope" }`)}); !diags.HasErrors() {
+		t.Error("Check of a missing plugin gave no error")
 	}
 
 	// An enricher is configured by Check, and its refusal is reported at

@@ -149,7 +149,6 @@ func (h *Host) Check(ctx context.Context, plugins []config.Plugin) ([]Checked, h
 	return out, all
 }
 
-
 // Sensitive tells whether attr of p's config is sensitive; it knows the
 // schemas of the plugins this host has started or checked, and treats an
 // attribute of an unknown schema as sensitive.

@@ -236,43 +236,27 @@ func (d *daemon) reload(path string) {
 // those that differed.
 func keepRunning(old, cur *config.Config) []string {
 	var r []string
-	if old.CollectorID != cur.CollectorID {
-		r = append(r, "collector_id")
-		cur.CollectorID = old.CollectorID
-	}
-	if old.Interval != cur.Interval {
-		r = append(r, "interval")
-		cur.Interval = old.Interval
-	}
-	if old.MaxKeys != cur.MaxKeys {
-		r = append(r, "max_keys")
-		cur.MaxKeys = old.MaxKeys
-	}
-	if old.StateDir != cur.StateDir {
-		r = append(r, "state_dir")
-		cur.StateDir = old.StateDir
-	}
-	if old.PluginDir != cur.PluginDir {
-		r = append(r, "plugin_dir")
-		cur.PluginDir = old.PluginDir
-	}
-	if old.Log != cur.Log {
-		r = append(r, "log")
-		cur.Log = old.Log
-	}
+	keep(&r, "collector_id", old.CollectorID, &cur.CollectorID)
+	keep(&r, "interval", old.Interval, &cur.Interval)
+	keep(&r, "max_keys", old.MaxKeys, &cur.MaxKeys)
+	keep(&r, "state_dir", old.StateDir, &cur.StateDir)
+	keep(&r, "plugin_dir", old.PluginDir, &cur.PluginDir)
+	keep(&r, "log", old.Log, &cur.Log)
 	if fmt.Sprint(listenKeys(old)) != fmt.Sprint(listenKeys(cur)) {
 		r = append(r, "listen")
 		cur.Listen = old.Listen
 	}
-	if old.Metrics != cur.Metrics {
-		r = append(r, "metrics")
-		cur.Metrics = old.Metrics
-	}
-	if old.Control != cur.Control {
-		r = append(r, "control")
-		cur.Control = old.Control
-	}
+	keep(&r, "metrics", old.Metrics, &cur.Metrics)
+	keep(&r, "control", old.Control, &cur.Control)
 	return r
+}
+
+// keep sets *cur back to old when they differ, and adds name to r.
+func keep[T comparable](r *[]string, name string, old T, cur *T) {
+	if *cur != old {
+		*r = append(*r, name)
+		*cur = old
+	}
 }
 
 func listenKeys(c *config.Config) []string {
